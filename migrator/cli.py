@@ -1,0 +1,79 @@
+"""The ``migrate`` command line: parse arguments, call one function per command, map errors to exit codes.
+
+Exit codes (every command):
+  0  complete; no finding at or above --fail-on
+  1  complete; findings at or above --fail-on (a result, not a failure of the tool)
+  2  bad input or arguments; nothing catalogued, nothing written
+  3  some clusters could not be read; the rest are reported
+  4  internal error (a bug: please report it with the command line)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from migrator.errors import ExitCode, MigratorError
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  complete; no finding at or above --fail-on
+  1  complete; findings at or above --fail-on (a result)
+  2  bad input or arguments; nothing catalogued or written
+  3  some clusters could not be read; the rest are reported
+  4  internal error (please report it)"""
+
+
+def _fail(error: MigratorError) -> NoReturn:
+    click.echo(f"error: {error.render()}", err=True)
+    sys.exit(int(error.exit_code))
+
+
+@click.group(help="Move AKS fleets off AAD Pod Identity onto Entra Workload Identity.\n\n" + EXIT_CODES_HELP)
+@click.version_option(package_name="wi-migrator", prog_name="migrate")
+def main() -> None:
+    pass
+
+
+@main.command(help="Catalog every pod-identity object, workload and identity of a fleet.\n\n" + EXIT_CODES_HELP)
+@click.option("--fleet", "fleet_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="The fleet file (docs/fleet-file.md).")
+@click.option("--output", "-o", "output", type=click.Choice(["table", "json", "markdown"]), default="table",
+              show_default=True, help="Report format.")
+@click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the report to this file (atomically) instead of stdout.")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), default="error", show_default=True,
+              help="Lowest finding severity that sets exit code 1.")
+@click.option("--ignore", "ignore", default="", metavar="CODE[,CODE]",
+              help="Finding codes to silence (counted as ignored in the report).")
+def catalog(fleet_path: Path, output: str, out: Path | None, fail_on: str, ignore: str) -> None:
+    from migrator.commands.catalog import run_catalog
+
+    try:
+        code = run_catalog(fleet_path, output=output, out=out, fail_on=fail_on,
+                           ignore=frozenset(c.strip() for c in ignore.split(",") if c.strip()))
+    except MigratorError as exc:
+        _fail(exc)
+    sys.exit(int(code))
+
+
+def run() -> None:
+    """Entry point: no stack trace ever reaches the user."""
+    try:
+        main(standalone_mode=True)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        click.echo(f"internal error: {type(exc).__name__}: {exc}\n"
+                   "  this is a bug in wi-migrator: please report it with the command you ran", err=True)
+        sys.exit(4)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

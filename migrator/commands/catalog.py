@@ -1,0 +1,71 @@
+"""``migrate catalog``: read the fleet, resolve it, judge it, report it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from migrator.catalog import catalog, read_inventory
+from migrator.errors import ExitCode
+from migrator.findings.ignore import apply_ignores
+from migrator.findings.model import Severity
+from migrator.findings.registry import RULES, run_rules
+from migrator.fleet import load_fleet
+from migrator.report import OutputFormat
+from migrator.report.view import CatalogReport
+from migrator.write import atomic_write_text
+from migrator.errors import InputError
+
+
+def build_report(fleet_path: Path, ignore: frozenset[str] = frozenset()) -> tuple[CatalogReport, bool]:
+    """The catalog report of a fleet file, and whether some clusters could not be read."""
+    fleet = load_fleet(fleet_path)
+    run_rules_loaded = run_rules  # rules register on first use
+    unknown = sorted(ignore - _known_codes())
+    if unknown:
+        raise InputError(f"unknown finding code(s) for --ignore: {', '.join(unknown)}",
+                         hint="run 'migrate explain' to list the codes")
+    inventory = read_inventory(fleet)
+    cat = catalog(inventory)
+    findings = run_rules_loaded(cat)
+    kept, ignored = apply_ignores(findings, ignore, fleet.ignore)
+    return CatalogReport(cat, kept, ignored), bool(inventory.failures)
+
+
+def _known_codes() -> frozenset[str]:
+    from migrator.findings.registry import _load_rules
+
+    _load_rules()
+    return frozenset(RULES)
+
+
+def exit_code(report: CatalogReport, partial: bool, fail_on: str) -> ExitCode:
+    if partial:
+        return ExitCode.PARTIAL
+    if fail_on != "never":
+        threshold = Severity(fail_on).rank
+        if any(f.severity.rank >= threshold for f in report.findings):
+            return ExitCode.FINDINGS
+    return ExitCode.OK
+
+
+def run_catalog(fleet_path: Path, *, output: str, out: Path | None, fail_on: str, ignore: frozenset[str]) -> ExitCode:
+    report, partial = build_report(fleet_path, ignore)
+    fmt = OutputFormat(output)
+    if fmt is OutputFormat.TABLE and out is None and sys.stdout.isatty():
+        from migrator.report.table import render as render_table
+
+        text = render_table(report, color=True, width=_width())
+    else:
+        text = fmt.renderer()(report)
+    if out is not None:
+        atomic_write_text(out, text)
+    else:
+        sys.stdout.write(text)
+    return exit_code(report, partial, fail_on)
+
+
+def _width() -> int:
+    import shutil
+
+    return max(100, shutil.get_terminal_size((140, 40)).columns)

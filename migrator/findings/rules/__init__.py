@@ -1,0 +1,1 @@
+"""Rule modules, one per family; importing this package registers them all."""

@@ -1,0 +1,234 @@
+"""The fleet file: which clusters to read, from where, and how they group into peers.
+
+Loaded with ruamel.yaml (to keep line numbers) and validated with pydantic; every error names
+``file:line:column`` and the key. The model is frozen: once loaded it is only read.
+
+A cluster has exactly one source: ``snapshot`` (a folder of exported API documents) today;
+``context`` (a kubeconfig context) and ARM-resolved live clusters are the live kinds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from migrator.errors import FleetFileError, Location
+
+_GUID_HINT = "a GUID such as 00000000-0000-0000-0000-000000000000"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True
+    )
+
+
+class IgnoreRule(_Model):
+    """A finding accepted on purpose: silenced, counted, and shown as ignored."""
+
+    code: str
+    cluster: str | None = None
+    namespace: str | None = None
+    object: str | None = None
+    reason: str = Field(min_length=1)
+
+
+class ClusterSpec(_Model):
+    """One cluster of the fleet and the one source it is read from."""
+
+    name: str = Field(min_length=1, max_length=63)
+    region: str = Field(min_length=1)
+    subscription_id: str = Field(min_length=1)
+    resource_group: str = Field(min_length=1)
+    group: str | None = None
+    snapshot: Path | None = None
+    context: str | None = None
+    terraform_issuer: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "ClusterSpec":
+        sources = [s for s in (self.snapshot, self.context) if s is not None]
+        if len(sources) > 1:
+            raise ValueError("give exactly one source: 'snapshot' or 'context', not both")
+        if not sources:
+            raise ValueError("give the cluster a source: 'snapshot: <folder>' (or 'context: <kubeconfig context>')")
+        return self
+
+    @property
+    def peer_group(self) -> str:
+        """Drift is compared within a group; a cluster without one is its own group."""
+        return self.group or self.name
+
+
+class AzureSpec(_Model):
+    """Where the fleet's Azure identities and federated credentials come from."""
+
+    snapshot: Path | None = None
+    live: bool = False
+    cloud: Literal["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"] = "AzureCloud"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "AzureSpec":
+        if self.snapshot is not None and self.live:
+            raise ValueError("give exactly one source: 'snapshot' or 'live: true', not both")
+        return self
+
+
+class Fleet(_Model):
+    """The validated fleet file."""
+
+    tenant_id: str = Field(min_length=1)
+    clusters: tuple[ClusterSpec, ...] = Field(min_length=1)
+    azure: AzureSpec | None = None
+    ignore: tuple[IgnoreRule, ...] = ()
+    #: The fleet file itself; snapshot paths are resolved against its folder.
+    path: Path = Field(default=Path("fleet.yaml"), exclude=True)
+
+    @field_validator("clusters")
+    @classmethod
+    def _unique_names(cls, clusters: tuple[ClusterSpec, ...]) -> tuple[ClusterSpec, ...]:
+        seen: set[str] = set()
+        for index, cluster in enumerate(clusters):
+            if cluster.name in seen:
+                raise _DuplicateName(index, cluster.name)
+            seen.add(cluster.name)
+        return clusters
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def resolve(self, relative: Path) -> Path:
+        """A path from the fleet file, resolved against the fleet file's folder."""
+        return relative if relative.is_absolute() else self.base_dir / relative
+
+
+class _DuplicateName(ValueError):
+    def __init__(self, index: int, name: str) -> None:
+        super().__init__(f"duplicate cluster name {name!r}: names must be unique in the fleet")
+        self.index = index
+        self.name = name
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_fleet(path: Path, *, check_folders: bool = True) -> Fleet:
+    """Read, parse and validate a fleet file; raise ``FleetFileError`` with file:line on any problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FleetFileError(
+            "fleet file not found", location=Location(path),
+            hint="pass the path of your fleet file with --fleet (see docs/fleet-file.md)",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FleetFileError(f"cannot read the fleet file: {exc}", location=Location(path)) from None
+
+    yaml = YAML(typ="rt")
+    try:
+        data = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise FleetFileError(f"YAML syntax error: {problem}", location=where,
+                             hint="fix the YAML at that position") from None
+    if not isinstance(data, CommentedMap):
+        raise FleetFileError(
+            "the fleet file must be a mapping with 'tenantId' and 'clusters'", location=Location(path, 1, 1)
+        )
+    try:
+        fleet = Fleet.model_validate({**_plain(data), "path": path})
+    except ValidationError as exc:
+        raise _fleet_error(path, data, exc) from None
+
+    if check_folders:
+        _check_snapshot_folders(fleet, data)
+    return fleet
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, CommentedMap):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, CommentedSeq):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _fleet_error(path: Path, data: CommentedMap, exc: ValidationError) -> FleetFileError:
+    """The first validation error, located at its key's line in the file."""
+    error = exc.errors()[0]
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    ctx_error = (error.get("ctx") or {}).get("error")
+    if isinstance(ctx_error, _DuplicateName):
+        where = _locate(path, data, ("clusters", ctx_error.index, "name"))
+        return FleetFileError(str(ctx_error), location=where, hint="rename one of the clusters")
+    dotted = _dotted(loc)
+    if kind == "extra_forbidden":
+        where = _locate(path, data, loc)
+        return FleetFileError(
+            f"unknown key '{loc[-1]}' at {dotted}", location=where,
+            hint="check the spelling; the keys are listed in docs/fleet-file.md",
+        )
+    if kind == "missing":
+        where = _locate(path, data, loc[:-1])
+        return FleetFileError(
+            f"missing required key '{loc[-1]}' in {_dotted(loc[:-1]) or 'the top level'}",
+            location=where, hint=f"add '{loc[-1]}:' (see docs/fleet-file.md)",
+        )
+    where = _locate(path, data, loc)
+    message = error["msg"].removeprefix("Value error, ")
+    return FleetFileError(f"{dotted}: {message}", location=where)
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _locate(path: Path, data: CommentedMap, loc: tuple[Any, ...]) -> Location:
+    """The line and column of the deepest node of ``loc`` that exists in the YAML tree."""
+    node: Any = data
+    line, column = 1, 1
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            ln, col = node.lc.key(part)
+            line, column = ln + 1, col + 1
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+            ln, col = node.lc.item(part)
+            line, column = ln + 1, col + 1
+            node = node[part]
+        else:
+            break
+    return Location(path, line, column)
+
+
+def _check_snapshot_folders(fleet: Fleet, data: CommentedMap) -> None:
+    for index, cluster in enumerate(fleet.clusters):
+        if cluster.snapshot is not None:
+            folder = fleet.resolve(cluster.snapshot)
+            if not folder.is_dir():
+                raise FleetFileError(
+                    f"snapshot folder of cluster '{cluster.name}' does not exist: {folder}",
+                    location=_locate(fleet.path, data, ("clusters", index, "snapshot")),
+                    hint="the path is relative to the fleet file; export the cluster first (docs/snapshots.md)",
+                )
+    if fleet.azure is not None and fleet.azure.snapshot is not None:
+        folder = fleet.resolve(fleet.azure.snapshot)
+        if not folder.is_dir():
+            raise FleetFileError(
+                f"Azure snapshot folder does not exist: {folder}",
+                location=_locate(fleet.path, data, ("azure", "snapshot")),
+                hint="the path is relative to the fleet file; export identities first (docs/snapshots.md)",
+            )

@@ -1,0 +1,1 @@
+"""The inventory: typed, frozen domain objects built once from decoded documents."""

@@ -1,0 +1,158 @@
+"""How AAD Pod Identity runs on a cluster: NMI and MIC found by image, their mode and version.
+
+Names differ across install methods (``nmi``, ``aad-pod-identity-nmi``, a release's own name), the
+image does not: ``…/aad-pod-identity/nmi:<tag>`` for every method. Mode and namespacing come from
+NMI's arguments and environment, never from MIC's absence alone (no MIC is normal in managed mode).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from migrator.inventory.model import ClusterInventory, Container, ObjectRef, Workload, label
+
+_VERSION = re.compile(r":v?(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+class Mode(str, Enum):
+    STANDARD = "standard"
+    MANAGED = "managed"
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """A running (or scaled-down) NMI DaemonSet or MIC Deployment."""
+
+    role: str  # nmi | mic
+    ref: ObjectRef
+    image: str
+    version: tuple[int, int, int] | None
+    args: tuple[str, ...]
+    env: tuple[tuple[str, str | None], ...]
+    desired: int | None
+    ready: int | None
+    install: str  # add-on | helm | manifest
+
+    @property
+    def running(self) -> bool:
+        return (self.ready or 0) > 0
+
+    @property
+    def version_text(self) -> str | None:
+        return "v" + ".".join(map(str, self.version)) if self.version else None
+
+
+@dataclass(frozen=True, slots=True)
+class PodIdentityInstall:
+    nmi: tuple[Component, ...]
+    mic: tuple[Component, ...]
+    addon_enabled: bool
+    mode: Mode | None  # None when no NMI is installed
+    force_namespaced: bool
+
+    @property
+    def namespaced(self) -> bool:
+        """Bindings match only pods of their own namespace."""
+        return self.force_namespaced or self.mode is Mode.MANAGED
+
+    @property
+    def nmi_running(self) -> bool:
+        return any(c.running for c in self.nmi)
+
+    @property
+    def mic_running(self) -> bool:
+        return any(c.running for c in self.mic)
+
+    @property
+    def version(self) -> tuple[int, int, int] | None:
+        """The lowest NMI/MIC version found (what decides which spellings are honoured)."""
+        versions = [c.version for c in (*self.nmi, *self.mic) if c.version]
+        return min(versions) if versions else None
+
+    @property
+    def honours_legacy_schema(self) -> bool | None:
+        """True below v1.6, False from v1.6, None when no controller says.
+
+        The add-on runs managed mode, which exists only from v1.6: it never honours the old keys.
+        """
+        v = self.version
+        if v is None:
+            return False if self.addon_enabled else None
+        return v < (1, 6, 0)
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        found = {c.install for c in (*self.nmi, *self.mic)}
+        if self.addon_enabled:
+            found.add("add-on")
+        return tuple(sorted(found))
+
+
+def image_version(image: str) -> tuple[int, int, int] | None:
+    m = _VERSION.search(image.rsplit("/", 1)[-1])
+    if not m:
+        return None
+    return int(m[1]), int(m[2]), int(m[3] or 0)
+
+
+def _role(container: Container) -> str | None:
+    image = container.image.split("@", 1)[0]
+    for role in ("nmi", "mic"):
+        if re.search(rf"aad-pod-identity/{role}(:|$)", image):
+            return role
+    return None
+
+
+def _install(workload: Workload, addon_enabled: bool) -> str:
+    managed_by = (label(workload.labels, "app.kubernetes.io/managed-by") or "").lower()
+    if managed_by == "helm" or label(workload.labels, "helm.sh/chart"):
+        return "helm"
+    if addon_enabled and workload.ref.namespace == "kube-system" and workload.ref.name in ("nmi", "mic"):
+        return "add-on"
+    return "manifest"
+
+
+def _flag(args: tuple[str, ...], name: str) -> str | None:
+    """The value of ``--name=value`` / ``--name value`` / ``-name``; "true" for a bare flag."""
+    for index, arg in enumerate(args):
+        stripped = arg.lstrip("-")
+        if stripped == name:
+            nxt = args[index + 1] if index + 1 < len(args) else None
+            return nxt if nxt is not None and not nxt.startswith("-") else "true"
+        if stripped.startswith(name + "="):
+            return stripped.split("=", 1)[1]
+    return None
+
+
+def detect(cluster: ClusterInventory) -> PodIdentityInstall:
+    addon = bool(cluster.facts and cluster.facts.addon.enabled)
+    found: dict[str, list[Component]] = {"nmi": [], "mic": []}
+    for workload in cluster.workloads or ():
+        if workload.inferred or workload.ref.kind not in ("DaemonSet", "Deployment"):
+            continue
+        for container in workload.template.containers:
+            role = _role(container)
+            if role:
+                found[role].append(Component(
+                    role=role, ref=workload.ref, image=container.image, version=image_version(container.image),
+                    args=container.args, env=container.env, desired=workload.desired, ready=workload.ready,
+                    install=_install(workload, addon),
+                ))
+                break
+    mode: Mode | None = None
+    force = False
+    for nmi in found["nmi"]:
+        op = (_flag(nmi.args, "operation-mode") or "standard").lower()
+        mode = Mode.MANAGED if op == "managed" or mode is Mode.MANAGED else Mode.STANDARD
+        flag = (_flag(nmi.args, "forceNamespaced") or "false").lower() == "true"
+        env = any(k == "FORCENAMESPACED" and (v or "").lower() == "true" for k, v in nmi.env)
+        force = force or flag or env
+    for mic in found["mic"]:
+        flag = (_flag(mic.args, "forceNamespaced") or "false").lower() == "true"
+        env = any(k == "FORCENAMESPACED" and (v or "").lower() == "true" for k, v in mic.env)
+        force = force or flag or env
+    if mode is None and addon:
+        mode = Mode.MANAGED
+    return PodIdentityInstall(tuple(found["nmi"]), tuple(found["mic"]), addon, mode, force)
