@@ -60,6 +60,33 @@ def catalog(fleet_path: Path, output: str, out: Path | None, fail_on: str, ignor
     sys.exit(int(code))
 
 
+@main.command(help="Plan a federated identity credential for every (cluster, namespace, serviceaccount).\n\n"
+                   "With --check, exit code 1 means something is blocked.\n\n" + EXIT_CODES_HELP)
+@click.option("--fleet", "fleet_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="The fleet file (docs/fleet-file.md).")
+@click.option("--strategy", type=click.Choice(["reuse", "per-workload"]), default="reuse", show_default=True,
+              help="reuse: federate the identities the bindings use; per-workload: a new identity per workload.")
+@click.option("--sa-conflicts", type=click.Choice(["split", "client-id-env"]), default="split", show_default=True,
+              help="Remedy for a service account shared by workloads bound to different identities.")
+@click.option("--proxy-sidecar", multiple=True, metavar="NAMESPACE/WORKLOAD",
+              help="Plan this workload with the migration sidecar (repeatable; CLUSTER/NAMESPACE/WORKLOAD too).")
+@click.option("--acknowledge-data-plane-grants", is_flag=True,
+              help="Required with --strategy per-workload: grants outside ARM are not copied.")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the plan here (atomically); the summary goes to stdout.")
+@click.option("--check", is_flag=True, help="Exit 1 when any item is blocked.")
+def plan(fleet_path: Path, strategy: str, sa_conflicts: str, proxy_sidecar: tuple[str, ...],
+         acknowledge_data_plane_grants: bool, out: Path | None, check: bool) -> None:
+    from migrator.commands.plan import run_plan
+
+    try:
+        code = run_plan(fleet_path, out=out, check=check, strategy=strategy, sa_conflicts=sa_conflicts,
+                        proxy_sidecar=proxy_sidecar, acknowledge=acknowledge_data_plane_grants)
+    except MigratorError as exc:
+        _fail(exc)
+    sys.exit(int(code))
+
+
 def run() -> None:
     """Entry point: no stack trace ever reaches the user."""
     try:

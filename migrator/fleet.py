@@ -87,6 +87,8 @@ class Fleet(_Model):
     clusters: tuple[ClusterSpec, ...] = Field(min_length=1)
     azure: AzureSpec | None = None
     ignore: tuple[IgnoreRule, ...] = ()
+    #: workloads to plan with the migration sidecar: "namespace/workload" or "cluster/namespace/workload"
+    proxy_sidecar: tuple[str, ...] = ()
     #: The fleet file itself; snapshot paths are resolved against its folder.
     path: Path = Field(default=Path("fleet.yaml"), exclude=True)
 

@@ -1,0 +1,79 @@
+"""``migrate plan``: the catalog turned into a reviewable, schema-versioned plan file."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+from migrator.catalog import catalog, read_inventory
+from migrator.errors import ExitCode, InputError
+from migrator.fleet import load_fleet
+from migrator.plan.build import PlanOptions, build_plan
+from migrator.plan.model import Plan, encode
+from migrator.write import atomic_write_text
+
+
+def plan_for_fleet(fleet_path: Path, *, strategy: str = "reuse", sa_conflicts: str = "split",
+                   proxy_sidecar: tuple[str, ...] = (), acknowledge: bool = False) -> tuple[Plan, bool]:
+    if strategy == "per-workload" and not acknowledge:
+        raise InputError(
+            "--strategy per-workload creates new identities, and only their ARM role assignments can be copied",
+            hint="grants outside ARM (Key Vault access policies, database users, ...) must be redone by hand; "
+                 "pass --acknowledge-data-plane-grants once you have checked them",
+        )
+    fleet = load_fleet(fleet_path)
+    inventory = read_inventory(fleet)
+    options = PlanOptions(
+        strategy=strategy, service_account_conflicts=sa_conflicts,
+        proxy_sidecar=frozenset((*fleet.proxy_sidecar, *proxy_sidecar)),
+        terraform_issuers={c.name: c.terraform_issuer for c in fleet.clusters if c.terraform_issuer},
+    )
+    return build_plan(catalog(inventory), options), bool(inventory.failures)
+
+
+def summary(plan: Plan) -> str:
+    by_status = Counter(c.status for c in plan.credentials)
+    lines = [
+        f"plan ({plan.strategy}): {len(plan.credentials)} federated credentials — "
+        f"{by_status['create']} to create, {by_status['present']} already present, "
+        f"{by_status['pending-prerequisite']} waiting for a prerequisite, {by_status['blocked']} blocked",
+    ]
+    per_cluster = Counter((c.cluster, c.status) for c in plan.credentials)
+    for cluster in plan.clusters:
+        counts = {s: per_cluster[(cluster.name, s)] for s in ("create", "present", "pending-prerequisite", "blocked")}
+        lines.append(f"  {cluster.name}: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v) if any(
+            counts.values()) else f"  {cluster.name}: nothing to federate")
+    for p in plan.prerequisites:
+        lines.append(f"  prerequisite {p.cluster}: {p.kind}: {p.command}")
+    for ident in plan.identities:
+        flag = "  OVER LIMIT" if ident.over_limit else ""
+        lines.append(f"  identity {ident.identity.name}: {ident.to_create} new + {len(ident.existing)} existing "
+                     f"= {ident.total_after}/{ident.limit}{flag}")
+    for n in plan.new_identities:
+        lines.append(f"  new identity {n.name} in {n.resource_group}: {len(n.clusters)} clusters, "
+                     f"{len(n.role_assignments)} role assignments to copy")
+    for b in plan.blocked:
+        where = "/".join(x for x in (b.cluster, b.namespace, b.object) if x)
+        lines.append(f"  BLOCKED {where}: {b.reason}" + (f" — {b.proposal}" if b.proposal else ""))
+    for r in plan.risks:
+        lines.append(f"  risk {r.code} {r.cluster}/{r.namespace}/{r.object}: {r.message}")
+    for n in plan.notes:
+        lines.append(f"  note: {n}")
+    return "\n".join(lines) + "\n"
+
+
+def run_plan(fleet_path: Path, *, out: Path | None, check: bool, **kwargs: object) -> ExitCode:
+    plan, partial = plan_for_fleet(fleet_path, **kwargs)  # type: ignore[arg-type]
+    text = encode(plan)
+    if out is not None:
+        atomic_write_text(out, text)
+        sys.stdout.write(summary(plan))
+    else:
+        sys.stdout.write(text)
+        sys.stderr.write(summary(plan))
+    if partial:
+        return ExitCode.PARTIAL
+    if check and plan.has_blocked:
+        return ExitCode.FINDINGS
+    return ExitCode.OK

@@ -1,0 +1,305 @@
+"""Put the plan together: assignments → targets → credentials → limits → service accounts and patches.
+
+Pure: the catalog and the options in, a ``Plan`` out. Deterministic: everything is sorted by a
+stable identity before it is named or written, so input order never changes the plan.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from migrator.catalog import Catalog
+from migrator.inventory.gitops import owner_of
+from migrator.inventory.model import AzureIdentity, ClusterInventory, ObjectRef, Workload, label
+from migrator.inventory.resolve import ClusterResolution
+from migrator.limits import FEDERATION_AUDIENCE, MAX_FEDERATED_CREDENTIALS_PER_IDENTITY
+from migrator.plan import conflicts as conflicts_mod
+from migrator.plan import strategy as strat
+from migrator.plan.limits import LimitCheck, classify
+from migrator.plan.model import (
+    Blocked,
+    ClusterPlan,
+    Credential,
+    ExistingCredential,
+    IdentityPlan,
+    IdentityRef,
+    NewIdentity,
+    Plan,
+    Risk,
+    ServiceAccountPlan,
+    Why,
+    WorkloadPatch,
+)
+from migrator.plan.names import credential_name, subject
+from migrator.plan.prerequisites import prerequisites
+
+PATCHABLE = {"Deployment", "StatefulSet", "DaemonSet", "CronJob"}
+POD_SECURITY = "pod-security.kubernetes.io/enforce"
+DATA_PLANE_NOTE = ("per-workload: ARM role assignments are copied to the new identities, but grants outside ARM "
+                   "(Key Vault access policies, SQL/Cosmos DB data-plane users, other tenants) are not: grant them "
+                   "to the new identities before cutover")
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    strategy: str = "reuse"  # reuse | per-workload
+    service_account_conflicts: str = "split"  # split | client-id-env
+    proxy_sidecar: frozenset[str] = frozenset()  # "namespace/workload" or "cluster/namespace/workload"
+    terraform_issuers: dict[str, str] = field(default_factory=dict)
+
+
+def _key(ref: IdentityRef) -> str:
+    return (ref.resource_id or f"app:{ref.client_id}").lower()
+
+
+def _wanted_sidecar(options: PlanOptions, cluster: str, ref: ObjectRef) -> bool:
+    return f"{ref.namespace}/{ref.name}" in options.proxy_sidecar or \
+        f"{cluster}/{ref.namespace}/{ref.name}" in options.proxy_sidecar
+
+
+def build_plan(catalog: Catalog, options: PlanOptions = PlanOptions()) -> Plan:
+    inv = catalog.inventory
+    azure = catalog.azure
+    blocked: list[Blocked] = []
+    risks: list[Risk] = []
+    notes: list[str] = []
+    cluster_plans, prereqs = [], []
+    issuer_of: dict[str, str | None] = {}
+    pending: dict[str, bool] = {}
+    for c in inv.clusters:
+        p = prerequisites(c)
+        prereqs.extend(p)
+        issuer = c.facts.oidc_issuer_url if c.facts else None
+        issuer_of[c.name] = issuer
+        pending[c.name] = bool(p)
+        cluster_plans.append(ClusterPlan(
+            name=c.name, region=c.region, group=c.group, subscription_id=c.subscription_id,
+            resource_group=c.resource_group, issuer=issuer, terraform_issuer=options.terraform_issuers.get(c.name),
+            tenant_id=inv.tenant_id, prerequisites_pending=bool(p),
+        ))
+        if c.facts is None:
+            blocked.append(Blocked(cluster=c.name, namespace="", object="ManagedCluster/" + c.name,
+                                   reason="managedcluster.json was not captured: the cluster's OIDC issuer is unknown",
+                                   proposal="export it: az aks show -g <rg> -n <cluster> -o json > managedcluster.json"))
+    for f in inv.failures:
+        blocked.append(Blocked(cluster=f.name, namespace="", object="ManagedCluster/" + f.name,
+                               reason=f"the cluster could not be read: {f.reason}"))
+
+    # 1. conflicts → assignments, per cluster
+    assignments: list[tuple[ClusterResolution, conflicts_mod.Assignment]] = []
+    for r in catalog.resolutions:
+        taken = defaultdict(set)
+        for sa in r.cluster.service_accounts or ():
+            taken[sa.namespace].add(sa.name)
+        found, conflicts = conflicts_mod.assign(r, options.service_account_conflicts, taken)
+        assignments.extend((r, a) for a in found)
+        for cf in conflicts:
+            code = "SERVICEACCOUNT_SHARED_ACROSS_IDENTITIES" if cf.kind == "shared-service-account" else \
+                "MULTIPLE_IDENTITIES_PER_WORKLOAD"
+            risks.append(Risk(code=code, cluster=cf.cluster, namespace=cf.namespace,
+                              object=f"ServiceAccount/{cf.service_account}", message=cf.message))
+        for u in r.inactive_uses:
+            blocked.append(Blocked(
+                cluster=r.cluster.name, namespace=u.namespace, object=f"ServiceAccount/{u.service_account}",
+                reason=(f"bound to {u.identity.namespace}/{u.identity.name} only through objects in the old "
+                        "capitalized schema, which this cluster's controllers ignore: the workloads "
+                        f"({', '.join(map(str, u.workloads))}) probably do not use that identity today"),
+                proposal="confirm with the owners; fix the binding in camelCase if the identity is really needed"))
+
+    # 2. targets: which identity each (assignment, identity) federates to
+    targets: dict[tuple[str, str, str], strat.Target] = {}  # (cluster, identity ns, identity name)
+    for r, a in assignments:
+        for ident in a.identities:
+            targets.setdefault((r.cluster.name, ident.namespace, ident.name), strat.reuse_target(ident, azure))
+    new_by: dict[tuple[strat.LogicalWorkload, str], NewIdentity] = {}
+    if options.strategy == "per-workload" and azure is not None:
+        entries = [(r.cluster.group, r.cluster.name, a.namespace, a.service_account, t.azure)
+                   for r, a in assignments for i in a.identities
+                   if (t := targets[(r.cluster.name, i.namespace, i.name)]).azure is not None]
+        logical, multiple = strat.group_logical(entries)  # type: ignore[arg-type]
+        new_by = strat.new_identities(logical, azure, multiple)
+        notes.append(DATA_PLANE_NOTE)
+
+    def target_ref(r: ClusterResolution, a: conflicts_mod.Assignment, ident: AzureIdentity
+                   ) -> tuple[IdentityRef | None, str | None]:
+        t = targets[(r.cluster.name, ident.namespace, ident.name)]
+        if t.ref is None:
+            return None, t.blocked
+        if options.strategy == "per-workload" and t.azure is not None:
+            new = new_by[(strat.LogicalWorkload(r.cluster.group, a.namespace, a.service_account, t.azure),
+                          r.cluster.name)]
+            return IdentityRef(resource_id=new.resource_id, name=new.name, client_id=None,
+                               kind="new-managed-identity"), new.blocked_reason
+        return t.ref, None
+
+    # 3. credentials
+    creds: dict[tuple[str, str, str, str], dict] = {}
+    sa_plans: list[ServiceAccountPlan] = []
+    patches: dict[tuple[str, ObjectRef], WorkloadPatch] = {}
+    workloads_by_ref = {(r.cluster.name, w.ref): w for r in catalog.resolutions for w in r.cluster.workloads or ()}
+    for r, a in assignments:
+        cname = r.cluster.name
+        why = Why(bindings=tuple(f"{cname}/{b.namespace}/{b}" for b in a.bindings),
+                  workloads=tuple(f"{cname}/{w.namespace}/{w}" for w in a.workloads))
+        refs: list[IdentityRef] = []
+        for ident in a.identities:
+            ref, reason = target_ref(r, a, ident)
+            key = (cname, a.namespace, a.service_account, _key(ref) if ref else f"unresolved:{ident.namespace}/{ident.name}")
+            if ref is not None:
+                refs.append(ref)
+            entry = creds.setdefault(key, {
+                "ref": ref or IdentityRef(resource_id=strat.canonical(ident.resource_id) if ident.resource_id else None,
+                                          name=ident.name, client_id=ident.client_id),
+                "reason": reason, "bindings": set(), "workloads": set(), "cluster": cname,
+                "namespace": a.namespace, "sa": a.service_account,
+            })
+            entry["bindings"].update(why.bindings)
+            entry["workloads"].update(why.workloads)
+        primary = refs[0] if refs else None
+        sa_plans.append(ServiceAccountPlan(
+            cluster=cname, namespace=a.namespace, name=a.service_account,
+            client_id=primary.client_id if primary and primary.kind != "new-managed-identity" else None,
+            tenant_id=None, create=a.created, identities=tuple(_key(x) for x in refs), why=why,
+        ))
+        for wref in a.workloads:
+            w = workloads_by_ref.get((cname, wref))
+            patches[(cname, wref)] = _patch(r.cluster, wref, w, a, options, blocked, risks)
+
+    # 4. existing credentials, presence, limits
+    fleet_issuers = {i for i in issuer_of.values() if i}
+    by_identity: dict[str, list[dict]] = defaultdict(list)
+    for entry in creds.values():
+        if entry["reason"] is None:
+            by_identity[_key(entry["ref"])].append(entry)
+    credentials: list[Credential] = []
+    identity_plans: list[IdentityPlan] = []
+    for key in sorted(by_identity):
+        entries = sorted(by_identity[key], key=lambda e: (e["cluster"], e["namespace"], e["sa"]))
+        ref = entries[0]["ref"]
+        existing = azure.credentials.get(key, ()) if azure is not None and ref.kind == "managed-identity" else ()
+        needed = {(issuer_of[e["cluster"]], subject(e["namespace"], e["sa"])) for e in entries
+                  if issuer_of[e["cluster"]]}
+        by_pair = {(c.issuer, c.subject): c for c in existing}
+        by_name = {c.name: c for c in existing}
+        staged = []
+        for e in entries:
+            name = credential_name(e["cluster"], e["namespace"], e["sa"])
+            issuer = None if pending[e["cluster"]] else issuer_of[e["cluster"]]
+            sub = subject(e["namespace"], e["sa"])
+            status, existing_name, reason = "create", None, None
+            if issuer_of[e["cluster"]] is None and not pending[e["cluster"]]:
+                status, reason = "blocked", "the cluster's OIDC issuer is unknown"
+            elif pending[e["cluster"]]:
+                status = "pending-prerequisite"
+            hit = by_pair.get((issuer_of[e["cluster"]], sub)) if issuer_of[e["cluster"]] else None
+            if hit is not None and status != "blocked":
+                status, existing_name, name = "present", hit.name, hit.name
+            elif name in by_name and status != "blocked":
+                other = by_name[name]
+                status, reason = "blocked", (f"a credential named {name} already exists on {ref.name} with issuer "
+                                             f"{other.issuer} and subject {other.subject}")
+            staged.append((e, name, issuer, sub, status, existing_name, reason))
+        new_count = sum(1 for s in staged if s[4] in ("create", "pending-prerequisite"))
+        check = LimitCheck(existing=len(existing), to_create=new_count)
+        proposal = None
+        if check.over:
+            movable = [f"{s[0]['cluster']}/{s[0]['namespace']}/{s[0]['sa']}" for s in staged
+                       if s[4] in ("create", "pending-prerequisite")][-check.overflow:]
+            stale = [c.name for c in existing if classify(c, needed, fleet_issuers) == "stale"]
+            proposal = (f"move {', '.join(movable)} to a new identity (or run plan with --strategy per-workload)"
+                        + (f"; or delete the stale credentials {', '.join(stale)}" if stale else ""))
+        for e, name, issuer, sub, status, existing_name, reason in staged:
+            if check.over and status in ("create", "pending-prerequisite"):
+                status, reason = "blocked", (f"{ref.name} would hold {check.total} federated credentials "
+                                             f"({check.existing} existing + {check.to_create} new); Azure allows "
+                                             f"{MAX_FEDERATED_CREDENTIALS_PER_IDENTITY}")
+            credentials.append(Credential(
+                name=name, issuer=issuer, subject=sub, audiences=(FEDERATION_AUDIENCE,), identity=ref,
+                cluster=e["cluster"], namespace=e["namespace"], service_account=e["sa"], status=status,
+                existing_name=existing_name, reason=reason,
+                why=Why(bindings=tuple(sorted(e["bindings"])), workloads=tuple(sorted(e["workloads"]))),
+            ))
+        identity_plans.append(IdentityPlan(
+            identity=ref,
+            existing=tuple(sorted((ExistingCredential(name=c.name, issuer=c.issuer, subject=c.subject,
+                                                      classification=classify(c, needed, fleet_issuers))
+                                   for c in existing), key=lambda x: x.name)),
+            to_create=new_count, total_after=check.total, limit=check.limit, over_limit=check.over,
+            proposal=proposal,
+        ))
+    for entry in creds.values():
+        if entry["reason"] is not None:
+            credentials.append(Credential(
+                name=credential_name(entry["cluster"], entry["namespace"], entry["sa"]),
+                issuer=None if pending[entry["cluster"]] else issuer_of[entry["cluster"]],
+                subject=subject(entry["namespace"], entry["sa"]), audiences=(FEDERATION_AUDIENCE,),
+                identity=entry["ref"], cluster=entry["cluster"], namespace=entry["namespace"],
+                service_account=entry["sa"], status="blocked", reason=entry["reason"],
+                why=Why(bindings=tuple(sorted(entry["bindings"])), workloads=tuple(sorted(entry["workloads"]))),
+            ))
+    for c in credentials:
+        if c.status == "blocked":
+            blocked.append(Blocked(cluster=c.cluster, namespace=c.namespace, object=f"ServiceAccount/{c.service_account}",
+                                   reason=f"credential {c.name} on {c.identity.name}: {c.reason}",
+                                   proposal=next((p.proposal for p in identity_plans
+                                                  if p.identity == c.identity and p.proposal), None)))
+    new_identities = sorted({n.name + n.resource_id: n for n in new_by.values()}.values(), key=lambda n: n.resource_id)
+    for n in new_identities:
+        if n.blocked_reason:
+            blocked.append(Blocked(cluster="", namespace=n.namespace, object=f"UserAssignedIdentity/{n.name}",
+                                   reason=n.blocked_reason))
+
+    return Plan(
+        strategy=options.strategy,  # type: ignore[arg-type]
+        service_account_conflicts=options.service_account_conflicts,  # type: ignore[arg-type]
+        tenant_id=inv.tenant_id,
+        clusters=tuple(sorted(cluster_plans, key=lambda c: c.name)),
+        prerequisites=tuple(sorted(prereqs, key=lambda p: (p.cluster, p.kind))),
+        identities=tuple(sorted(identity_plans, key=lambda p: _key(p.identity))),
+        new_identities=tuple(new_identities),
+        credentials=tuple(sorted(credentials, key=lambda c: (c.cluster, c.namespace, c.service_account,
+                                                            _key(c.identity)))),
+        service_accounts=tuple(sorted(sa_plans, key=lambda s: (s.cluster, s.namespace, s.name))),
+        workloads=tuple(sorted(patches.values(), key=lambda p: (p.cluster, p.namespace, p.kind, p.name))),
+        blocked=tuple(sorted(set(blocked), key=lambda b: (b.cluster, b.namespace, b.object, b.reason))),
+        risks=tuple(sorted(set(risks), key=lambda x: (x.code, x.cluster, x.namespace, x.object, x.message))),
+        notes=tuple(notes),
+    )
+
+
+def _patch(cluster: ClusterInventory, ref: ObjectRef, workload: Workload | None, a: conflicts_mod.Assignment,
+           options: PlanOptions, blocked: list[Blocked], risks: list[Risk]) -> WorkloadPatch:
+    template = workload.template if workload else None
+    owner = owner_of(workload) if workload else None
+    sidecar = _wanted_sidecar(options, cluster.name, ref)
+    note = None
+    if ref.kind == "Job":
+        note = "a Job's pod template is immutable: a running Job finishes on Pod Identity; its next run must be changed at its source"
+    elif ref.kind not in PATCHABLE:
+        note = f"{ref.kind} is not patched in place: change it where it is defined"
+    if sidecar and template is not None and (template.host_network or template.windows):
+        why = "hostNetwork" if template.host_network else "Windows nodes"
+        blocked.append(Blocked(cluster=cluster.name, namespace=ref.namespace, object=str(ref),
+                               reason=f"the migration sidecar cannot serve a workload on {why}",
+                               proposal="move the workload to an Azure SDK that supports workload identity"))
+        sidecar = False
+    elif sidecar:
+        ns = next((n for n in cluster.namespaces or () if n.name == ref.namespace), None)
+        level = label(ns.labels, POD_SECURITY) if ns else None
+        if level in ("baseline", "restricted"):
+            risks.append(Risk(code="PROXY_SIDECAR_POD_SECURITY", cluster=cluster.name, namespace=ref.namespace,
+                              object=str(ref), message=(f"namespace enforces Pod Security '{level}': the sidecar's "
+                                                        "init container needs NET_ADMIN and will be rejected")))
+    if a.service_account == "default":
+        risks.append(Risk(code="DEFAULT_SERVICEACCOUNT", cluster=cluster.name, namespace=ref.namespace, object=str(ref),
+                          message="runs as the 'default' service account: every pod of the namespace running as "
+                                  "default could exchange its token for this identity; give it its own service account"))
+    env = a.client_id_env.get(ref) if a.client_id_env else None
+    return WorkloadPatch(
+        cluster=cluster.name, namespace=ref.namespace, kind=ref.kind, name=ref.name,
+        service_account=a.service_account, previous_service_account=a.previous_service_account,
+        binding_selector=template.binding_selector if template else None,
+        client_id_env=env.client_id if env else None, proxy_sidecar=sidecar,
+        gitops_owner=str(owner) if owner else None, patchable=ref.kind in PATCHABLE and owner is None, note=note,
+    )
