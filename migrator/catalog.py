@@ -6,8 +6,9 @@ One cluster that cannot be read becomes a ``ClusterFailure`` and the rest comple
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from migrator.errors import SourceError
 from migrator.fleet import ClusterSpec, Fleet
@@ -18,30 +19,67 @@ from migrator.inventory.resolve import ClusterResolution, Use, resolve
 from migrator.sources import AzureSource, ClusterSource
 from migrator.sources.snapshot import SnapshotAzureSource, SnapshotClusterSource
 
+if TYPE_CHECKING:
+    from migrator.sources.live import LiveFleetReader
+
 ClusterSourceFactory = Callable[[Fleet, ClusterSpec], ClusterSource]
 
 
+def _subscriptions(fleet: Fleet, clusters: list[ClusterInventory]) -> list[str]:
+    """The fleet's subscriptions and those its AzureIdentity objects point into."""
+    from migrator.inventory.build import parse_identity_id
+
+    subs = {c.subscription_id for c in fleet.clusters}
+    for c in clusters:
+        idents = list(c.identities or ()) + list(c.facts.addon.identities if c.facts else ())
+        for i in idents:
+            parts = parse_identity_id(i.resource_id or "")
+            if parts:
+                subs.add(parts[0])
+    return sorted(subs)
+
+
 def snapshot_source(fleet: Fleet, spec: ClusterSpec) -> ClusterSource:
-    if spec.snapshot is None:
-        raise SourceError(
-            f"cluster '{spec.name}' has no snapshot folder, and live cluster sources are not available in this build",
-            hint="export the cluster to a snapshot folder (docs/snapshots.md) and set 'snapshot:'",
-        )
+    assert spec.snapshot is not None
     return SnapshotClusterSource(fleet.resolve(spec.snapshot))
 
 
 def read_inventory(fleet: Fleet, source_for: ClusterSourceFactory = snapshot_source,
-                   azure_source: AzureSource | None = None) -> FleetInventory:
-    """Read every cluster and Azure. ``SnapshotError`` (bad input) propagates; ``SourceError`` is data."""
+                   azure_source: AzureSource | None = None, live: "LiveFleetReader | None" = None,
+                   live_azure: "Callable[[list[str]], AzureSource] | None" = None) -> FleetInventory:
+    """Read every cluster and Azure. ``SnapshotError`` (bad input) propagates; ``SourceError`` is data.
+
+    Snapshot clusters are read from their folders; the others through ``live`` (concurrently, each
+    with its deadline). ``live_azure`` builds the live Azure source for the subscriptions the fleet
+    and its AzureIdentity objects name.
+    """
     clusters: list[ClusterInventory] = []
     failures: list[ClusterFailure] = []
+    live_specs = []
     for spec in fleet.clusters:
+        if spec.snapshot is None:
+            live_specs.append(spec)
+            continue
         try:
             docs = source_for(fleet, spec).read()
         except SourceError as exc:
             failures.append(ClusterFailure(spec.name, spec.region, spec.peer_group, exc.render()))
             continue
         clusters.append(build_cluster(spec, docs))
+    if live_specs:
+        if live is None:
+            for spec in live_specs:
+                failures.append(ClusterFailure(spec.name, spec.region, spec.peer_group,
+                                               "no snapshot folder and no live access configured"))
+        else:
+            for read in asyncio.run(live.read_clusters(live_specs)):
+                if read.error is not None or read.documents is None:
+                    reason = read.error.render() if read.error else "not read"
+                    failures.append(ClusterFailure(read.spec.name, read.spec.region, read.spec.peer_group, reason))
+                else:
+                    clusters.append(build_cluster(read.spec, read.documents))
+    if azure_source is None and live_azure is not None:
+        azure_source = live_azure(_subscriptions(fleet, clusters))
 
     azure: AzureInventory | None = None
     azure_failure: str | None = None

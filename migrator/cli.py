@@ -27,6 +27,35 @@ Exit codes:
   4  internal error (please report it)"""
 
 
+def live_options(fn):  # type: ignore[no-untyped-def]
+    """Options for reading clusters and Azure live (ignored for clusters with a snapshot)."""
+    options = [
+        click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                     help="Kubeconfig for clusters with 'context:' (default: KUBECONFIG, ~/.kube/config)."),
+        click.option("--concurrency", type=click.IntRange(1, 512), default=16, show_default=True,
+                     help="Clusters read at once."),
+        click.option("--cluster-deadline", type=click.FloatRange(1), default=300.0, show_default=True,
+                     help="Seconds after which a cluster that is still being read is reported as failed."),
+        click.option("--request-timeout", type=click.FloatRange(0.1), default=30.0, show_default=True,
+                     help="Seconds per API request."),
+        click.option("--arm-endpoint", default=None, metavar="URL",
+                     help="Azure Resource Manager endpoint override (private clouds)."),
+        click.option("--ca-bundle", type=click.Path(dir_okay=False), default=None,
+                     help="CA bundle for the ARM endpoint."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _live(kw: dict) -> "object":
+    from migrator.commands.sources import LiveSettings
+
+    return LiveSettings(kubeconfig=kw.pop("kubeconfig"), concurrency=kw.pop("concurrency"),
+                        cluster_deadline=kw.pop("cluster_deadline"), request_timeout=kw.pop("request_timeout"),
+                        arm_endpoint=kw.pop("arm_endpoint"), ca_bundle=kw.pop("ca_bundle"))
+
+
 def _fail(error: MigratorError) -> NoReturn:
     click.echo(f"error: {error.render()}", err=True)
     sys.exit(int(error.exit_code))
@@ -49,12 +78,14 @@ def main() -> None:
               help="Lowest finding severity that sets exit code 1.")
 @click.option("--ignore", "ignore", default="", metavar="CODE[,CODE]",
               help="Finding codes to silence (counted as ignored in the report).")
-def catalog(fleet_path: Path, output: str, out: Path | None, fail_on: str, ignore: str) -> None:
+@live_options
+def catalog(fleet_path: Path, output: str, out: Path | None, fail_on: str, ignore: str, **live: object) -> None:
     from migrator.commands.catalog import run_catalog
 
     try:
         code = run_catalog(fleet_path, output=output, out=out, fail_on=fail_on,
-                           ignore=frozenset(c.strip() for c in ignore.split(",") if c.strip()))
+                           ignore=frozenset(c.strip() for c in ignore.split(",") if c.strip()),
+                           live=_live(live))  # type: ignore[arg-type]
     except MigratorError as exc:
         _fail(exc)
     sys.exit(int(code))
@@ -75,13 +106,45 @@ def catalog(fleet_path: Path, output: str, out: Path | None, fail_on: str, ignor
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write the plan here (atomically); the summary goes to stdout.")
 @click.option("--check", is_flag=True, help="Exit 1 when any item is blocked.")
+@live_options
 def plan(fleet_path: Path, strategy: str, sa_conflicts: str, proxy_sidecar: tuple[str, ...],
-         acknowledge_data_plane_grants: bool, out: Path | None, check: bool) -> None:
+         acknowledge_data_plane_grants: bool, out: Path | None, check: bool, **live: object) -> None:
     from migrator.commands.plan import run_plan
 
     try:
         code = run_plan(fleet_path, out=out, check=check, strategy=strategy, sa_conflicts=sa_conflicts,
-                        proxy_sidecar=proxy_sidecar, acknowledge=acknowledge_data_plane_grants)
+                        proxy_sidecar=proxy_sidecar, acknowledge=acknowledge_data_plane_grants,
+                        live=_live(live))
+    except MigratorError as exc:
+        _fail(exc)
+    sys.exit(int(code))
+
+
+@main.command(help="Explain a finding code: its cause, risk, remediation and references.\n\n"
+                    "Without CODE, list every code with its severity and title.")
+@click.argument("code", required=False)
+def explain(code: str | None) -> None:
+    from migrator.commands.explain import explain as explain_code
+
+    try:
+        click.echo(explain_code(code), nl=False)
+    except MigratorError as exc:
+        _fail(exc)
+
+
+@main.command(help="Write the snapshot layout (redacted) from the live sources, and a fleet file that "
+                   "points at it. Read-only: only GET/LIST requests.\n\n" + EXIT_CODES_HELP)
+@click.option("--fleet", "fleet_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="The fleet file (docs/fleet-file.md).")
+@click.option("--to", "to", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="The snapshot folder to create.")
+@click.option("--force", is_flag=True, help="Replace --to if it exists.")
+@live_options
+def snapshot(fleet_path: Path, to: Path, force: bool, **live: object) -> None:
+    from migrator.commands.snapshot import run_snapshot
+
+    try:
+        code = run_snapshot(fleet_path, to, force=force, live=_live(live))  # type: ignore[arg-type]
     except MigratorError as exc:
         _fail(exc)
     sys.exit(int(code))

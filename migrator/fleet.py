@@ -53,12 +53,16 @@ class ClusterSpec(_Model):
 
     @model_validator(mode="after")
     def _one_source(self) -> "ClusterSpec":
-        sources = [s for s in (self.snapshot, self.context) if s is not None]
-        if len(sources) > 1:
+        if self.snapshot is not None and self.context is not None:
             raise ValueError("give exactly one source: 'snapshot' or 'context', not both")
-        if not sources:
-            raise ValueError("give the cluster a source: 'snapshot: <folder>' (or 'context: <kubeconfig context>')")
         return self
+
+    @property
+    def source_kind(self) -> str:
+        """snapshot | context | arm (a cluster with neither is read live through ARM)."""
+        if self.snapshot is not None:
+            return "snapshot"
+        return "context" if self.context is not None else "arm"
 
     @property
     def peer_group(self) -> str:

@@ -15,19 +15,21 @@ from migrator.report import OutputFormat
 from migrator.report.view import CatalogReport
 from migrator.write import atomic_write_text
 from migrator.errors import InputError
+from migrator.commands.sources import LiveSettings, live_access
 
 
-def build_report(fleet_path: Path, ignore: frozenset[str] = frozenset()) -> tuple[CatalogReport, bool]:
+def build_report(fleet_path: Path, ignore: frozenset[str] = frozenset(),
+                 live: LiveSettings | None = None) -> tuple[CatalogReport, bool]:
     """The catalog report of a fleet file, and whether some clusters could not be read."""
     fleet = load_fleet(fleet_path)
-    run_rules_loaded = run_rules  # rules register on first use
     unknown = sorted(ignore - _known_codes())
     if unknown:
         raise InputError(f"unknown finding code(s) for --ignore: {', '.join(unknown)}",
                          hint="run 'migrate explain' to list the codes")
-    inventory = read_inventory(fleet)
+    reader, azure_factory = live_access(fleet, live or LiveSettings())
+    inventory = read_inventory(fleet, live=reader, live_azure=azure_factory)
     cat = catalog(inventory)
-    findings = run_rules_loaded(cat)
+    findings = run_rules(cat)
     kept, ignored = apply_ignores(findings, ignore, fleet.ignore)
     return CatalogReport(cat, kept, ignored), bool(inventory.failures)
 
@@ -49,8 +51,9 @@ def exit_code(report: CatalogReport, partial: bool, fail_on: str) -> ExitCode:
     return ExitCode.OK
 
 
-def run_catalog(fleet_path: Path, *, output: str, out: Path | None, fail_on: str, ignore: frozenset[str]) -> ExitCode:
-    report, partial = build_report(fleet_path, ignore)
+def run_catalog(fleet_path: Path, *, output: str, out: Path | None, fail_on: str, ignore: frozenset[str],
+                live: LiveSettings | None = None) -> ExitCode:
+    report, partial = build_report(fleet_path, ignore, live)
     fmt = OutputFormat(output)
     if fmt is OutputFormat.TABLE and out is None and sys.stdout.isatty():
         from migrator.report.table import render as render_table

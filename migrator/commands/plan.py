@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 from migrator.catalog import catalog, read_inventory
+from migrator.commands.sources import LiveSettings, live_access
 from migrator.errors import ExitCode, InputError
 from migrator.fleet import load_fleet
 from migrator.plan.build import PlanOptions, build_plan
@@ -15,7 +16,8 @@ from migrator.write import atomic_write_text
 
 
 def plan_for_fleet(fleet_path: Path, *, strategy: str = "reuse", sa_conflicts: str = "split",
-                   proxy_sidecar: tuple[str, ...] = (), acknowledge: bool = False) -> tuple[Plan, bool]:
+                   proxy_sidecar: tuple[str, ...] = (), acknowledge: bool = False,
+                   live: LiveSettings | None = None) -> tuple[Plan, bool]:
     if strategy == "per-workload" and not acknowledge:
         raise InputError(
             "--strategy per-workload creates new identities, and only their ARM role assignments can be copied",
@@ -23,7 +25,8 @@ def plan_for_fleet(fleet_path: Path, *, strategy: str = "reuse", sa_conflicts: s
                  "pass --acknowledge-data-plane-grants once you have checked them",
         )
     fleet = load_fleet(fleet_path)
-    inventory = read_inventory(fleet)
+    reader, azure_factory = live_access(fleet, live or LiveSettings())
+    inventory = read_inventory(fleet, live=reader, live_azure=azure_factory)
     options = PlanOptions(
         strategy=strategy, service_account_conflicts=sa_conflicts,
         proxy_sidecar=frozenset((*fleet.proxy_sidecar, *proxy_sidecar)),

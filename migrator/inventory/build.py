@@ -72,7 +72,7 @@ def build_cluster(spec: ClusterSpec, docs: ClusterDocuments) -> ClusterInventory
         workloads=workloads,
         pods=pods,
         service_accounts=_map(items("serviceaccounts"), lambda d: ServiceAccount(
-            d.metadata.namespace, d.metadata.name, labels_of(d.metadata.annotations))),
+            d.metadata.namespace, d.metadata.name, labels_of(_annotations(d.metadata.annotations)))),
         namespaces=_map(items("namespaces"), lambda d: Namespace(d.metadata.name, labels_of(d.metadata.labels))),
         crds=_map(items("customresourcedefinitions"), _crd),
         webhooks=_webhooks(items("mutatingwebhookconfigurations")),
@@ -111,11 +111,24 @@ def _fill_absent_custom_kinds(kube: dict[str, tuple[Any, ...] | None]) -> dict[s
 # ----------------------------------------------------------------------------- workloads
 
 
+#: the only environment variables whose values the inventory keeps (NMI/MIC settings); of every other
+#: variable only the name is kept: values are the workload's secrets, and snapshots drop them too
+ENV_VALUES_KEPT = frozenset({"FORCENAMESPACED", "OPERATION_MODE", "OPERATION-MODE"})
+#: annotations never kept: large, and a copy of the whole object (snapshots drop them too)
+ANNOTATIONS_DROPPED = frozenset({"kubectl.kubernetes.io/last-applied-configuration"})
+
+
+def _annotations(annotations: dict[str, str | None] | None) -> dict[str, str | None] | None:
+    if not annotations:
+        return annotations
+    return {k: v for k, v in annotations.items() if k not in ANNOTATIONS_DROPPED}
+
+
 def _container(c: s.Container) -> Container:
     return Container(
         name=c.name, image=c.image,
         args=tuple([*(c.command or ()), *(c.args or ())]),
-        env=tuple((e.name, e.value) for e in (c.env or ())),
+        env=tuple((e.name, e.value if e.name.upper() in ENV_VALUES_KEPT else None) for e in (c.env or ())),
     )
 
 
@@ -143,7 +156,7 @@ def _template_of(kind: str, doc: s.Workload) -> PodTemplate:
         template = job.spec.template if job and job.spec else None
     template = template or s.PodTemplate()
     meta = template.metadata or s.TemplateMeta()
-    return pod_template(meta.labels, meta.annotations, template.spec)
+    return pod_template(meta.labels, _annotations(meta.annotations), template.spec)
 
 
 def _controller(meta: s.Meta) -> tuple[str, str] | None:
@@ -193,7 +206,7 @@ def _workloads_and_pods(kube: dict[str, tuple[Any, ...] | None]
             desired, ready = _counts(kind, doc)
             if (top_kind, top_name) == (kind, name):
                 ref = ObjectRef(kind, ns, name)
-                found[ref] = Workload(ref, labels_of(doc.metadata.labels), labels_of(doc.metadata.annotations),
+                found[ref] = Workload(ref, labels_of(doc.metadata.labels), labels_of(_annotations(doc.metadata.annotations)),
                                       template, None, desired, ready)
             elif top_kind not in _READ_KINDS:
                 # ReplicaSet of an Argo Rollout, Job of an operator's resource: keep its template under
@@ -206,7 +219,7 @@ def _workloads_and_pods(kube: dict[str, tuple[Any, ...] | None]
     pods: list[Pod] = []
     for doc in sorted(kube.get("pods") or (), key=lambda d: (d.metadata.namespace, d.metadata.name)):
         ns, name = doc.metadata.namespace, doc.metadata.name
-        template = pod_template(doc.metadata.labels, doc.metadata.annotations, doc.spec)
+        template = pod_template(doc.metadata.labels, _annotations(doc.metadata.annotations), doc.spec)
         controller = _controller(doc.metadata)
         if controller is None:
             owner = ObjectRef("Pod", ns, name)
@@ -216,7 +229,7 @@ def _workloads_and_pods(kube: dict[str, tuple[Any, ...] | None]
         if owner not in found:
             # a bare pod, or one whose owner chain ends in a kind we don't read (or didn't capture)
             found[owner] = Workload(owner, labels_of(doc.metadata.labels) if owner.kind == "Pod" else (),
-                                    labels_of(doc.metadata.annotations) if owner.kind == "Pod" else (),
+                                    labels_of(_annotations(doc.metadata.annotations)) if owner.kind == "Pod" else (),
                                     template, None, None, None, inferred=owner.kind != "Pod")
         phase = doc.status.phase if doc.status else None
         pods.append(Pod(ObjectRef("Pod", ns, name), template, owner, phase))

@@ -1,0 +1,186 @@
+"""Live Azure Resource Manager reads: managed clusters, cluster credentials, scale sets, identities,
+federated credentials, role assignments.
+
+Every request goes through the Azure SDK's pipeline (``ContainerServiceClient.send_request``: its
+authentication, user agent, sovereign-cloud endpoints and TLS settings), and the JSON body goes to
+``decode.arm`` as it came: the SDK models' deserialization is skipped, nothing is re-serialized.
+Retries are ours (``sources.retry``): azure-core retries a 429 only three times, without jitter.
+Only GET requests and the read-only ``listClusterUserCredential`` POST are made.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+from typing import Any, Iterable
+
+import yaml
+from azure.core import AzureClouds
+from azure.core.credentials import TokenCredential
+from azure.core.exceptions import AzureError
+from azure.core.rest import HttpRequest
+from azure.mgmt.containerservice import ContainerServiceClient
+
+from migrator.clock import Clock, SystemClock
+from migrator.errors import SourceError
+from migrator.sources.retry import RETRYABLE_STATUS, RetryPolicy, parse_retry_after
+
+CLOUDS = {
+    "AzureCloud": AzureClouds.AZURE_PUBLIC_CLOUD,
+    "AzureUSGovernment": AzureClouds.AZURE_US_GOVERNMENT,
+    "AzureChinaCloud": AzureClouds.AZURE_CHINA_CLOUD,
+}
+#: the AKS server application kubelogin requests tokens for (same in every cloud)
+AKS_SERVER_SCOPE = "6dae42f8-4368-4678-94ff-3960e28e3630/.default"
+
+API_CONTAINERSERVICE = "2025-10-01"
+API_MSI = "2024-11-30"
+API_COMPUTE = "2024-07-01"
+API_AUTHORIZATION = "2022-04-01"
+
+
+def _message(body: bytes) -> str:
+    try:
+        doc = json.loads(body)
+        err = doc.get("error") if isinstance(doc, dict) else None
+        if isinstance(err, dict):
+            return f"{err.get('code')}: {err.get('message')}"
+    except ValueError:
+        pass
+    return body[:200].decode("utf-8", "replace")
+
+
+class ArmReader:
+    """Raw ARM reads through one SDK pipeline per subscription."""
+
+    def __init__(self, credential: TokenCredential, *, cloud: str = "AzureCloud", base_url: str | None = None,
+                 connection_verify: str | bool | None = None, clock: Clock | None = None,
+                 rng: random.Random | None = None, retry: RetryPolicy = RetryPolicy()) -> None:
+        self.credential = credential
+        self.cloud = CLOUDS[cloud]
+        self.base_url = base_url
+        self.verify = connection_verify
+        self.clock = clock or SystemClock()
+        self.rng = rng or random.Random()
+        self.retry = retry
+        self.requests = 0
+        self._clients: dict[str, ContainerServiceClient] = {}
+
+    def _client(self, subscription: str) -> ContainerServiceClient:
+        if subscription not in self._clients:
+            kwargs: dict[str, Any] = {"retry_total": 0, "cloud_setting": self.cloud}
+            if self.verify is not None:
+                kwargs["connection_verify"] = self.verify
+            self._clients[subscription] = ContainerServiceClient(self.credential, subscription, base_url=self.base_url,
+                                                                 **kwargs)
+        return self._clients[subscription]
+
+    @property
+    def endpoint(self) -> str:
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        from azure.mgmt.core.tools import get_arm_endpoints
+
+        return str(get_arm_endpoints(self.cloud)["resource_manager"]).rstrip("/")
+
+    def request(self, subscription: str, method: str, path: str, api_version: str | None = None,
+                *, allow_404: bool = False) -> bytes | None:
+        url = path if path.startswith("http") else f"{self.endpoint}{path}"
+        params = {"api-version": api_version} if api_version and "api-version=" not in url else None
+        attempt = 0
+        while True:
+            attempt += 1
+            retry_after = None
+            try:
+                response = self._client(subscription).send_request(HttpRequest(method, url, params=params))
+                self.requests += 1
+                status, body = response.status_code, response.read()
+            except AzureError as exc:
+                if attempt >= self.retry.max_attempts:
+                    raise SourceError(f"{method} {path}: {exc.message if hasattr(exc, 'message') else exc}") from None
+            else:
+                if 200 <= status < 300:
+                    return body
+                if status == 404 and allow_404:
+                    return None
+                if status in (401, 403):
+                    raise SourceError(f"{method} {path}: HTTP {status}: {_message(body)}",
+                                      hint="the signed-in identity lacks read access there; see docs/permissions.md")
+                if status not in RETRYABLE_STATUS or attempt >= self.retry.max_attempts:
+                    raise SourceError(f"{method} {path}: HTTP {status}: {_message(body)}")
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            self.clock.sleep(self.retry.delay(attempt, retry_after, self.rng))
+
+    def list_all(self, subscription: str, path: str, api_version: str) -> list[dict[str, Any]]:
+        """Every item of a paged ARM list, following ``nextLink`` verbatim."""
+        items: list[dict[str, Any]] = []
+        url: str | None = path
+        version: str | None = api_version
+        while url:
+            body = self.request(subscription, "GET", url, version)
+            doc = json.loads(body or b"{}")
+            items.extend(doc.get("value") or [])
+            url, version = doc.get("nextLink"), None
+        return items
+
+    # ------------------------------------------------------------------ managed clusters
+
+    @staticmethod
+    def cluster_path(subscription: str, resource_group: str, name: str) -> str:
+        return (f"/subscriptions/{subscription}/resourceGroups/{resource_group}"
+                f"/providers/Microsoft.ContainerService/managedClusters/{name}")
+
+    def managed_cluster(self, subscription: str, resource_group: str, name: str) -> bytes:
+        body = self.request(subscription, "GET", self.cluster_path(subscription, resource_group, name),
+                            API_CONTAINERSERVICE)
+        assert body is not None
+        return body
+
+    def cluster_endpoint(self, subscription: str, resource_group: str, name: str) -> tuple[str, str | None]:
+        """(API server URL, CA certificate PEM) from ``listClusterUserCredential``."""
+        body = self.request(subscription, "POST",
+                            self.cluster_path(subscription, resource_group, name) + "/listClusterUserCredential",
+                            API_CONTAINERSERVICE)
+        doc = json.loads(body or b"{}")
+        try:
+            kubeconfig = yaml.safe_load(base64.b64decode(doc["kubeconfigs"][0]["value"]))
+            cluster = kubeconfig["clusters"][0]["cluster"]
+        except (KeyError, IndexError, TypeError, ValueError, yaml.YAMLError):
+            raise SourceError(f"listClusterUserCredential of {name} returned no usable kubeconfig") from None
+        ca = cluster.get("certificate-authority-data")
+        return cluster["server"], base64.b64decode(ca).decode() if ca else None
+
+    def scale_sets(self, subscription: str, node_resource_group: str) -> bytes:
+        items = self.list_all(subscription, f"/subscriptions/{subscription}/resourceGroups/{node_resource_group}"
+                                            "/providers/Microsoft.Compute/virtualMachineScaleSets", API_COMPUTE)
+        return json.dumps({"value": items}).encode()
+
+    # ------------------------------------------------------------------ identities
+
+    def identities(self, subscriptions: Iterable[str]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for sub in sorted(set(subscriptions)):
+            out.extend(self.list_all(sub, f"/subscriptions/{sub}/providers/Microsoft.ManagedIdentity"
+                                          "/userAssignedIdentities", API_MSI))
+        return out
+
+    def federated_credentials(self, identities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for ident in identities:
+            rid = str(ident.get("id", ""))
+            sub = rid.split("/")[2] if rid.count("/") > 2 else ""
+            out.extend(self.list_all(sub, f"{rid}/federatedIdentityCredentials", API_MSI))
+        return out
+
+    def role_assignments(self, identities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for ident in identities:
+            principal = (ident.get("properties") or {}).get("principalId")
+            rid = str(ident.get("id", ""))
+            sub = rid.split("/")[2] if rid.count("/") > 2 else ""
+            if principal:
+                out.extend(self.list_all(
+                    sub, f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments"
+                         f"?$filter=principalId eq '{principal}'&api-version={API_AUTHORIZATION}", API_AUTHORIZATION))
+        return out

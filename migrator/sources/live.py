@@ -1,0 +1,160 @@
+"""Live fleet reading: clusters concurrently (bounded), each through ARM credentials or a kubeconfig
+context, each with a deadline, so one unreachable private cluster cannot stall the fleet.
+
+A cluster is reached through ARM by default (``listClusterUserCredential`` for its endpoint and CA, an
+Entra token for the AKS server application, as kubelogin does: no kubeconfig with 300 contexts), or
+through ``context:`` in the fleet file (any cluster a kubeconfig reaches, exec plugins included).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from migrator.clock import Clock, SystemClock
+from migrator.decode import arm as arm_decode
+from migrator.decode.documents import AzureDocuments, ClusterDocuments
+from migrator.errors import SourceError
+from migrator.fleet import ClusterSpec
+from migrator.kinds import KINDS
+from migrator.sources.arm import AKS_SERVER_SCOPE, ArmReader
+from migrator.sources.kube import KubeLister, KubeReadOptions, ReadStats
+
+PageHook = Callable[[str, str, bytes, bool], None]  # (cluster, plural, page bytes, first page)
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    concurrency: int = 16
+    cluster_deadline: float = 300.0
+    kube: KubeReadOptions = field(default_factory=KubeReadOptions)
+    kubeconfig: Path | None = None
+
+
+@dataclass
+class ClusterRead:
+    spec: ClusterSpec
+    documents: ClusterDocuments | None = None
+    error: SourceError | None = None
+    stats: ReadStats = field(default_factory=ReadStats)
+
+
+class LiveFleetReader:
+    def __init__(self, *, arm: ArmReader | None, options: LiveOptions = LiveOptions(), clock: Clock | None = None,
+                 rng: random.Random | None = None, on_page: PageHook | None = None,
+                 on_managed_cluster: Callable[[str, bytes], None] | None = None,
+                 on_scale_sets: Callable[[str, bytes], None] | None = None) -> None:
+        self.arm = arm
+        self.options = options
+        self.clock = clock or SystemClock()
+        self.rng = rng or random.Random(0)
+        self.on_page = on_page
+        self.on_managed_cluster = on_managed_cluster
+        self.on_scale_sets = on_scale_sets
+
+    async def _api_client(self, spec: ClusterSpec) -> Any:
+        from kubernetes.aio.client import ApiClient, Configuration
+        from kubernetes.aio.config import ConfigException, new_client_from_config
+
+        if spec.context is not None:
+            try:
+                return await new_client_from_config(
+                    config_file=str(self.options.kubeconfig) if self.options.kubeconfig else None,
+                    context=spec.context, persist_config=False)
+            except (ConfigException, OSError) as exc:
+                raise SourceError(f"kubeconfig context '{spec.context}': {exc}",
+                                  hint="check --kubeconfig / KUBECONFIG and the context name") from None
+        if self.arm is None:
+            raise SourceError("no Azure credential to reach the cluster through ARM",
+                              hint="add 'context:' to the cluster, or 'azure: {live: true}' to the fleet file")
+        server, ca = await asyncio.to_thread(self.arm.cluster_endpoint, spec.subscription_id, spec.resource_group,
+                                             spec.name)
+        token = await asyncio.to_thread(self.arm.credential.get_token, AKS_SERVER_SCOPE)
+        config = Configuration(host=server, ca_cert_data=ca)
+        config.api_key = {"BearerToken": token.token}
+        config.api_key_prefix = {"BearerToken": "Bearer"}
+        return ApiClient(configuration=config)
+
+    async def read_cluster(self, spec: ClusterSpec) -> ClusterRead:
+        result = ClusterRead(spec)
+        try:
+            result.documents = await asyncio.wait_for(self._read(spec, result), self.options.cluster_deadline)
+        except asyncio.TimeoutError:
+            result.error = SourceError(f"not read within the {self.options.cluster_deadline:g} s deadline",
+                                       hint="unreachable or very slow API server; raise --cluster-deadline")
+        except SourceError as exc:
+            result.error = exc
+        return result
+
+    async def _read(self, spec: ClusterSpec, result: ClusterRead) -> ClusterDocuments:
+        mc_doc = None
+        scale_sets = None
+        if self.arm is not None:
+            mc_bytes = await asyncio.to_thread(self.arm.managed_cluster, spec.subscription_id, spec.resource_group,
+                                               spec.name)
+            if self.on_managed_cluster:
+                self.on_managed_cluster(spec.name, mc_bytes)
+            mc_doc = arm_decode.decode_managed_cluster(mc_bytes, f"{spec.name}:managedCluster")
+            node_rg = mc_doc.properties.nodeResourceGroup
+            if node_rg:
+                vmss = await asyncio.to_thread(self.arm.scale_sets, spec.subscription_id, node_rg)
+                if self.on_scale_sets:
+                    self.on_scale_sets(spec.name, vmss)
+                scale_sets = arm_decode.decode_arm_list(vmss, f"{spec.name}:virtualMachineScaleSets",
+                                                        arm_decode.ScaleSet, "virtual machine scale sets")
+        api = await self._api_client(spec)
+        try:
+            hook = (lambda plural, data, first: self.on_page(spec.name, plural, data, first)) if self.on_page else None
+            lister = KubeLister(api, spec.name, options=self.options.kube, clock=self.clock,
+                                rng=random.Random(self.rng.random()), on_page=hook)
+            result.stats = lister.stats
+            kube = await lister.read_kinds(list(KINDS))
+        finally:
+            await api.close()
+        return ClusterDocuments(kube=kube, managed_cluster=mc_doc, scale_sets=scale_sets)
+
+    async def read_clusters(self, specs: list[ClusterSpec]) -> list[ClusterRead]:
+        gate = asyncio.Semaphore(max(1, self.options.concurrency))
+
+        async def one(spec: ClusterSpec) -> ClusterRead:
+            async with gate:
+                return await self.read_cluster(spec)
+
+        return list(await asyncio.gather(*(one(s) for s in specs)))
+
+
+class LiveAzureSource:
+    """Identities of the given subscriptions, their federated credentials and role assignments."""
+
+    def __init__(self, arm: ArmReader, subscriptions: list[str],
+                 on_document: Callable[[str, bytes], None] | None = None) -> None:
+        self.arm = arm
+        self.subscriptions = subscriptions
+        self.on_document = on_document
+
+    def read(self) -> AzureDocuments:
+        import json
+
+        identities = self.arm.identities(self.subscriptions)
+        fics = self.arm.federated_credentials(identities)
+        roles = self.arm.role_assignments(identities)
+        docs = {
+            "identities.json": json.dumps({"value": identities}).encode(),
+            "federatedIdentityCredentials.json": json.dumps({"value": fics}).encode(),
+            "roleAssignments.json": json.dumps({"value": roles}).encode(),
+        }
+        if self.on_document:
+            for name, data in docs.items():
+                self.on_document(name, data)
+        return AzureDocuments(
+            identities=arm_decode.decode_arm_list(docs["identities.json"], "azure:identities", arm_decode.Identity,
+                                                  "user-assigned identities"),
+            credentials=arm_decode.decode_arm_list(docs["federatedIdentityCredentials.json"], "azure:fics",
+                                                   arm_decode.FederatedIdentityCredential,
+                                                   "federated identity credentials"),
+            role_assignments=arm_decode.decode_arm_list(docs["roleAssignments.json"], "azure:roleAssignments",
+                                                        arm_decode.RoleAssignment, "role assignments"),
+        )
