@@ -1,0 +1,91 @@
+"""Whether NMI intercepts IMDS on a cluster, in which mode, and whether a MIC serves it.
+
+Builds on ``podidentity.detect`` (NMI and MIC found by image). Per component:
+
+* *running*: ready replicas (Deployment) or ready daemon pods (DaemonSet) above zero; when the
+  status was not captured, a pod of the component in phase ``Running`` counts. A MIC scaled to 0 is
+  installed but not running.
+* *mode*: NMI's ``--operation-mode`` argument (``standard`` when absent: the raw manifests never
+  pass it); ``managed`` means identities are assigned to the node pools by hand (or by the AKS
+  add-on) and no MIC is expected.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from migrator.inventory.model import ClusterInventory
+from migrator.inventory.podidentity import Component, Mode, PodIdentityInstall
+
+
+def _flag(args: tuple[str, ...], name: str) -> str | None:
+    """The value of ``--name=value`` / ``--name value`` / ``-name``; "true" for a bare flag."""
+    for index, arg in enumerate(args):
+        stripped = arg.lstrip("-")
+        if stripped == name:
+            nxt = args[index + 1] if index + 1 < len(args) else None
+            return nxt if nxt is not None and not nxt.startswith("-") else "true"
+        if stripped.startswith(name + "="):
+            return stripped.split("=", 1)[1]
+    return None
+
+
+def operation_mode(nmi: Component) -> Mode:
+    """One NMI's mode, from its arguments (and an ``OPERATION_MODE``-style env var passed through)."""
+    value = _flag(nmi.args, "operation-mode")
+    if value is None:
+        # args written as "--operation-mode=$(OPERATION_MODE)" resolve from the environment
+        for key, env_value in nmi.env:
+            if key.upper().replace("-", "_") == "OPERATION_MODE" and env_value:
+                value = env_value
+    value = (value or "standard").strip().strip('"').lower()
+    if re.fullmatch(r"\$\(.*\)", value):
+        value = "standard"
+    return Mode.MANAGED if value == "managed" else Mode.STANDARD
+
+
+def is_running(component: Component, cluster: ClusterInventory) -> bool:
+    """Ready replicas/daemon pods above zero; without a status, a Running pod of the component."""
+    if component.ready is not None:
+        return component.ready > 0
+    if component.desired == 0:
+        return False
+    return any(p.owner == component.ref and (p.phase or "").lower() == "running" for p in cluster.pods or ())
+
+
+@dataclass(frozen=True, slots=True)
+class Interception:
+    """NMI and MIC as they run on one cluster."""
+
+    install: PodIdentityInstall
+    nmi_running: tuple[tuple[Component, Mode], ...]
+    nmi_stopped: tuple[Component, ...]
+    mic_running: tuple[Component, ...]
+    mic_stopped: tuple[Component, ...]
+
+    @property
+    def intercepting(self) -> bool:
+        """NMI redirects pods' IMDS calls on (some of) the nodes."""
+        return bool(self.nmi_running)
+
+    @property
+    def standard_nmi(self) -> tuple[Component, ...]:
+        return tuple(c for c, m in self.nmi_running if m is Mode.STANDARD)
+
+    @property
+    def managed_nmi(self) -> tuple[Component, ...]:
+        return tuple(c for c, m in self.nmi_running if m is Mode.MANAGED)
+
+    @property
+    def any_running(self) -> bool:
+        return bool(self.nmi_running or self.mic_running)
+
+
+def interception(cluster: ClusterInventory, install: PodIdentityInstall) -> Interception:
+    nmi_on, nmi_off, mic_on, mic_off = [], [], [], []
+    for c in install.nmi:
+        (nmi_on.append((c, operation_mode(c))) if is_running(c, cluster) else nmi_off.append(c))
+    for c in install.mic:
+        (mic_on if is_running(c, cluster) else mic_off).append(c)
+    return Interception(install, tuple(nmi_on), tuple(nmi_off), tuple(mic_on), tuple(mic_off))
