@@ -143,7 +143,10 @@ def detect(cluster: ClusterInventory) -> PodIdentityInstall:
                 break
     mode: Mode | None = None
     force = False
-    for nmi in found["nmi"]:
+    # the NMI that serves the nodes decides: a crash-looping second NMI (say, the add-on's next to a
+    # chart's) does not change how identities are matched; with none running, every NMI counts
+    serving = [c for c in found["nmi"] if c.running] or found["nmi"]
+    for nmi in serving:
         op = (_flag(nmi.args, "operation-mode") or "standard").lower()
         mode = Mode.MANAGED if op == "managed" or mode is Mode.MANAGED else Mode.STANDARD
         flag = (_flag(nmi.args, "forceNamespaced") or "false").lower() == "true"
@@ -154,5 +157,5 @@ def detect(cluster: ClusterInventory) -> PodIdentityInstall:
         env = any(k == "FORCENAMESPACED" and (v or "").lower() == "true" for k, v in mic.env)
         force = force or flag or env
     if mode is None and addon:
-        mode = Mode.MANAGED
+        mode = Mode.MANAGED  # the add-on installs NMI in managed mode
     return PodIdentityInstall(tuple(found["nmi"]), tuple(found["mic"]), addon, mode, force)

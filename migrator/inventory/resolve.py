@@ -150,19 +150,35 @@ def resolve(cluster: ClusterInventory) -> ClusterResolution:
     return ClusterResolution(cluster, install, identities, tuple(matches), exceptions, uses, inactive)
 
 
+def identity_key(identity: AzureIdentity) -> str:
+    """One Azure identity, however many AzureIdentity objects name it (resource ID, any casing)."""
+    if identity.resource_id:
+        return identity.resource_id.strip().lower()
+    if identity.client_id:
+        return "client:" + identity.client_id.strip().lower()
+    return f"object:{identity.namespace}/{identity.name}"
+
+
 def _uses(cluster: str, matches: list[BindingMatch]) -> tuple[Use, ...]:
-    grouped: dict[tuple[str, str, str, str], tuple[AzureIdentity, set[ObjectRef], set[ObjectRef]]] = {}
+    """One use per (namespace, serviceaccount, Azure identity): two AzureIdentity objects naming the
+    same identity (a chart's and the add-on's, say) need one credential, not two."""
+    grouped: dict[tuple[str, str, str], tuple[list[AzureIdentity], set[ObjectRef], set[ObjectRef]]] = {}
     for m in matches:
         if m.identity is None:
             continue
         for w in m.workloads:
-            key = (w.ref.namespace, w.template.service_account, m.identity.namespace, m.identity.name)
-            entry = grouped.setdefault(key, (m.identity, set(), set()))
+            key = (w.ref.namespace, w.template.service_account, identity_key(m.identity))
+            entry = grouped.setdefault(key, ([], set(), set()))
+            entry[0].append(m.identity)
             entry[1].add(w.ref)
             entry[2].add(m.binding.ref)
-    return tuple(
-        Use(cluster, ns, sa, identity, tuple(sorted(ws)), tuple(sorted(bs)))
-        for (ns, sa, _, _), (identity, ws, bs) in sorted(grouped.items())
-    )
+
+    def representative(ns: str, identities: list[AzureIdentity]) -> AzureIdentity:
+        # the object in the workload's own namespace reads best; then a stable order
+        return min(identities, key=lambda i: (i.namespace != ns, i.namespace, i.name))
+
+    uses = [Use(cluster, ns, sa, representative(ns, ids), tuple(sorted(ws)), tuple(sorted(bs)))
+            for (ns, sa, _), (ids, ws, bs) in grouped.items()]
+    return tuple(sorted(uses, key=lambda u: u.key))
 
 
