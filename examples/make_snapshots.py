@@ -1631,6 +1631,13 @@ def build_prod_eus(ids) -> Cluster:
     pod_exception(c, "kube-system", "aks-addon-exception", {"kubernetes.azure.com/managedby": "aks"}, age_days=900)
     for e in exceptions:
         pod_exception(c, e["namespace"], e["name"], e["podLabels"], age_days=480)
+    # an exception for a batch job decommissioned long ago: it matches no pod any more
+    pod_exception(c, "orders", "legacy-batch-exception", {"app": "orders-legacy-batch"}, age_days=820)
+
+    # keda-operator also reads Service Bus with a second identity, bound by hand next to the add-on's
+    azure_identity(c, "keda", "keda-servicebus", ids["keda_sb"], age_days=300)
+    identity_binding(c, "keda", "keda-servicebus-binding", "keda-servicebus", "keda", age_days=300)
+    c.assign_to_vmss(ids["keda_sb"])
 
     # copied weu's "identities live in default" habit: namespaced here -> dangling binding
     azure_identity(c, "default", "payments-api-readonly", ids["payments_ro"], age_days=200)
@@ -1921,7 +1928,11 @@ def build_dev_weu(ids) -> Cluster:
     c.add_pool("user", 1, "Standard_D4ds_v5")
     base_namespaces(c)
     aks_system(c, wi_addon=True)
+    # Pod Identity was removed with `helm uninstall` when catalog-api moved to workload identity: Helm
+    # never deletes CRDs, so they and the AzureIdentity nobody cleaned up are still here, with no NMI/MIC
+    aadpi_crds(c, "structural", helm=True, age_days=460)
     namespace(c, "catalog", {"team": "catalog"}, created_days=400)
+    azure_identity(c, "catalog", "catalog-api-podid", ids["catalog"], age_days=430)
     service_account(c, "catalog", "catalog-api",
                     annotations={"azure.workload.identity/client-id": ids["catalog"].client_id})
     deployment(c, "catalog", "catalog-api",
@@ -1964,6 +1975,8 @@ def build_identities() -> dict:
         "checkout": uami(SUB_PROD, rg("prod", "eus"), "id-checkout-web-eus", "eastus",
                          {**prod_tags, "owner": "team-checkout"}),
         "keda": uami(SUB_PROD, rg("prod", "eus"), "id-keda-eus", "eastus", {**prod_tags, "owner": "platform"}),
+        "keda_sb": uami(SUB_PROD, rg("prod", "eus"), "id-keda-servicebus-eus", "eastus",
+                        {**prod_tags, "owner": "platform"}),
         "payments_ro": uami(SUB_PROD, rg("prod", "eus"), "id-payments-readonly-eus", "eastus",
                             {"env": "prod", "owner": "team-payments"}),
     }

@@ -69,3 +69,30 @@ def test_table_and_markdown_reports_run_on_the_example(tmp_path) -> None:
         assert result.returncode in (0, 1), result.stderr
         text = out.read_text()
         assert "aks-prod-weu" in text and "payments-api" in text
+
+
+def test_the_example_fleet_triggers_every_finding_code(catalog_json: dict) -> None:
+    from migrator.findings.registry import RULES, _load_rules
+
+    _load_rules()
+    fired = {f["code"] for f in catalog_json["findings"]}
+    assert sorted(set(RULES) - fired) == []
+    for f in catalog_json["findings"]:
+        assert f["message"] and f["remediation"] and f["severity"] in ("error", "warning", "info")
+        assert "/" in f["object"]
+
+
+def test_exit_code_follows_fail_on(tmp_path) -> None:
+    codes = {}
+    for fail_on in ("error", "warning", "never"):
+        result = subprocess.run([sys.executable, "-m", "migrator.cli", "catalog", "--fleet",
+                                 str(EXAMPLES / "fleet.yaml"), "-o", "json", "--fail-on", fail_on],
+                                capture_output=True, text=True, cwd=REPO)
+        codes[fail_on] = result.returncode
+    assert codes == {"error": 1, "warning": 1, "never": 0}
+    ignored = subprocess.run([sys.executable, "-m", "migrator.cli", "catalog", "--fleet", str(EXAMPLES / "fleet.yaml"),
+                              "-o", "json", "--ignore", "FLUX_WITHOUT_EXCEPTION,DRIFT_BETWEEN_PEERS"],
+                             capture_output=True, text=True, cwd=REPO)
+    view = json.loads(ignored.stdout)
+    assert view["summary"]["ignoredFindings"] > 0
+    assert not {"FLUX_WITHOUT_EXCEPTION", "DRIFT_BETWEEN_PEERS"} & {f["code"] for f in view["findings"]}
