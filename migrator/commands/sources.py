@@ -24,6 +24,7 @@ class LiveSettings:
     concurrency: int = 16
     cluster_deadline: float = 300.0
     request_timeout: float = 30.0
+    page_limit: int = 500
     arm_endpoint: str | None = None
     ca_bundle: str | None = None
     credential: Any = None  # a TokenCredential; DefaultAzureCredential when None
@@ -51,7 +52,7 @@ def live_access(fleet: Fleet, settings: LiveSettings, **hooks: Any
     reader = None
     if any(c.snapshot is None for c in fleet.clusters):
         options = LiveOptions(concurrency=settings.concurrency, cluster_deadline=settings.cluster_deadline,
-                              kube=KubeReadOptions(request_timeout=settings.request_timeout),
+                              kube=KubeReadOptions(request_timeout=settings.request_timeout, page_limit=settings.page_limit),
                               kubeconfig=settings.kubeconfig)
         reader = LiveFleetReader(arm=arm, options=options, clock=settings.clock,
                                  on_page=hooks.get("on_page"), on_managed_cluster=hooks.get("on_managed_cluster"),
