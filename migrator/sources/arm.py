@@ -13,6 +13,8 @@ from __future__ import annotations
 import base64
 import json
 import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable
 
 import yaml
@@ -56,7 +58,7 @@ class ArmReader:
 
     def __init__(self, credential: TokenCredential, *, cloud: str = "AzureCloud", base_url: str | None = None,
                  connection_verify: str | bool | None = None, clock: Clock | None = None,
-                 rng: random.Random | None = None, retry: RetryPolicy = RetryPolicy()) -> None:
+                 rng: random.Random | None = None, retry: RetryPolicy = RetryPolicy(), parallel: int = 8) -> None:
         self.credential = credential
         self.cloud = CLOUDS[cloud]
         self.base_url = base_url
@@ -64,10 +66,16 @@ class ArmReader:
         self.clock = clock or SystemClock()
         self.rng = rng or random.Random()
         self.retry = retry
+        self.parallel = parallel  # per-identity lists in flight (ARM allows ~250 reads per burst)
         self.requests = 0
         self._clients: dict[str, ContainerServiceClient] = {}
+        self._lock = threading.Lock()
 
     def _client(self, subscription: str) -> ContainerServiceClient:
+        with self._lock:
+            return self._client_locked(subscription)
+
+    def _client_locked(self, subscription: str) -> ContainerServiceClient:
         if subscription not in self._clients:
             kwargs: dict[str, Any] = {"retry_total": 0, "cloud_setting": self.cloud}
             if self.verify is not None:
@@ -165,22 +173,29 @@ class ArmReader:
                                           "/userAssignedIdentities", API_MSI))
         return out
 
-    def federated_credentials(self, identities: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _per_identity(self, identities: list[dict[str, Any]], path_of: Any) -> list[dict[str, Any]]:
+        """One paged list per identity, ``parallel`` at a time; results in the identities' order."""
+        jobs = []
         for ident in identities:
             rid = str(ident.get("id", ""))
             sub = rid.split("/")[2] if rid.count("/") > 2 else ""
-            out.extend(self.list_all(sub, f"{rid}/federatedIdentityCredentials", API_MSI))
-        return out
+            path = path_of(ident, rid, sub)
+            if path:
+                jobs.append((sub, path))
+        with ThreadPoolExecutor(max_workers=max(1, self.parallel)) as pool:
+            pages = list(pool.map(lambda job: self.list_all(job[0], job[1][0], job[1][1]), jobs))
+        return [item for page in pages for item in page]
+
+    def federated_credentials(self, identities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return self._per_identity(identities, lambda ident, rid, sub: (f"{rid}/federatedIdentityCredentials",
+                                                                        API_MSI))
 
     def role_assignments(self, identities: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for ident in identities:
+        def path(ident: dict[str, Any], rid: str, sub: str) -> tuple[str, str] | None:
             principal = (ident.get("properties") or {}).get("principalId")
-            rid = str(ident.get("id", ""))
-            sub = rid.split("/")[2] if rid.count("/") > 2 else ""
-            if principal:
-                out.extend(self.list_all(
-                    sub, f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments"
-                         f"?$filter=principalId eq '{principal}'&api-version={API_AUTHORIZATION}", API_AUTHORIZATION))
-        return out
+            if not principal:
+                return None
+            return (f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments"
+                    f"?$filter=principalId eq '{principal}'&api-version={API_AUTHORIZATION}", API_AUTHORIZATION)
+
+        return self._per_identity(identities, path)
