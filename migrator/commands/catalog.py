@@ -6,23 +6,22 @@ import sys
 from pathlib import Path
 
 from migrator.catalog import catalog, read_inventory
-from migrator.errors import ExitCode
+from migrator.commands.sources import LiveSettings, live_access
+from migrator.errors import ExitCode, InputError
 from migrator.findings.ignore import apply_ignores
 from migrator.findings.model import Severity
-from migrator.findings.registry import RULES, run_rules
+from migrator.findings.registry import all_rules, run_rules
 from migrator.fleet import load_fleet
 from migrator.report import OutputFormat
 from migrator.report.view import CatalogReport
 from migrator.write import atomic_write_text
-from migrator.errors import InputError
-from migrator.commands.sources import LiveSettings, live_access
 
 
 def build_report(fleet_path: Path, ignore: frozenset[str] = frozenset(),
                  live: LiveSettings | None = None) -> tuple[CatalogReport, bool]:
     """The catalog report of a fleet file, and whether some clusters could not be read."""
     fleet = load_fleet(fleet_path)
-    unknown = sorted(ignore - _known_codes())
+    unknown = sorted(ignore - set(all_rules()))
     if unknown:
         raise InputError(f"unknown finding code(s) for --ignore: {', '.join(unknown)}",
                          hint="run 'migrate explain' to list the codes")
@@ -32,13 +31,6 @@ def build_report(fleet_path: Path, ignore: frozenset[str] = frozenset(),
     findings = run_rules(cat)
     kept, ignored = apply_ignores(findings, ignore, fleet.ignore)
     return CatalogReport(cat, kept, ignored), bool(inventory.failures)
-
-
-def _known_codes() -> frozenset[str]:
-    from migrator.findings.registry import _load_rules
-
-    _load_rules()
-    return frozenset(RULES)
 
 
 def exit_code(report: CatalogReport, partial: bool, fail_on: str) -> ExitCode:
