@@ -23,7 +23,7 @@ def render(report: CatalogReport, *, width: int = 140, color: bool = False) -> s
     view = report.view()
     buf = io.StringIO()
     console = Console(file=buf, width=width, force_terminal=color, color_system="auto" if color else None,
-                      no_color=not color, highlight=False, soft_wrap=False)
+                      no_color=not color, highlight=False, soft_wrap=True)
     s = view["summary"]
     console.print(Text(
         f"wi-migrator catalog: {s['clustersRead']}/{s['clusters']} clusters read, {s['bindings']} bindings, "
