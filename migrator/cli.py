@@ -150,6 +150,27 @@ def snapshot(fleet_path: Path, to: Path, force: bool, **live: object) -> None:
     sys.exit(int(code))
 
 
+@main.command(help="Render the plan: Terraform for the PR, Kustomize components, a runbook per namespace.\n\n"
+                   "Writes --out atomically; replaces only the files it wrote before (listed in "
+                   ".wi-migrator-manifest) and never touches files you added.\n\n" + EXIT_CODES_HELP)
+@click.option("--plan", "plan_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="A plan file from migrate plan.")
+@click.option("--fleet", "fleet_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Plan this fleet file first, with the plan command's defaults (instead of --plan).")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="The output folder (created if missing).")
+def render(plan_path: Path | None, fleet_path: Path | None, out: Path) -> None:
+    from migrator.commands.render import run_render
+
+    if (plan_path is None) == (fleet_path is None):
+        raise click.UsageError("give exactly one of --plan and --fleet")
+    try:
+        code = run_render(plan_path=plan_path, fleet_path=fleet_path, out=out)
+    except MigratorError as exc:
+        _fail(exc)
+    sys.exit(int(code))
+
+
 def run() -> None:
     """Entry point: no stack trace ever reaches the user."""
     try:

@@ -6,8 +6,9 @@ Hostile names (quotes, ``${...}``, ``$(...)``, backticks, newlines) must come ou
 from __future__ import annotations
 
 import io
-import json
+import re
 import shlex
+from urllib.parse import quote
 
 _MD_SPECIAL = str.maketrans({
     "\\": "\\\\", "`": "\\`", "*": "\\*", "_": "\\_", "|": "\\|", "<": "&lt;", ">": "&gt;",
@@ -39,12 +40,61 @@ def sh(value: object) -> str:
     return shlex.quote("" if value is None else str(value))
 
 
+_HCL_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def hcl(value: object) -> str:
-    """An HCL string literal: quoted, escaped, with ``${`` and ``%{`` doubled so nothing interpolates."""
+    """An HCL string literal: quoted, escaped, with ``${`` and ``%{`` doubled so nothing interpolates.
+
+    HCL knows only ``\\n \\r \\t \\" \\\\ \\uNNNN``: every other control character becomes ``\\uNNNN``
+    (JSON's ``\\b`` and ``\\f`` would not parse).
+    """
     text = "" if value is None else str(value)
-    out = json.dumps(text, ensure_ascii=False)[1:-1]  # backslashes, quotes, control characters
-    out = out.replace("${", "$${").replace("%{", "%%{")
-    return f'"{out}"'
+    out = []
+    for ch in text:
+        if ch in _HCL_ESCAPES:
+            out.append(_HCL_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F or 0x80 <= ord(ch) < 0xA0 or ch in "\u2028\u2029":
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    escaped = "".join(out).replace("${", "$${").replace("%{", "%%{")
+    return f'"{escaped}"'
+
+
+_HCL_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_HCL_REF = re.compile(r'[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*|\[[0-9]+\]|\["[A-Za-z0-9_.-]+"\])+')
+
+
+def hcl_ident(value: object) -> str:
+    """An HCL identifier (block label, provider alias) made by Python: checked, never escaped."""
+    text = str(value)
+    if not _HCL_IDENT.fullmatch(text):
+        raise ValueError(f"not an HCL identifier: {text!r}")
+    return text
+
+
+def is_hcl_reference(value: object) -> bool:
+    """A plain traversal such as ``module.aks_weu.oidc_issuer_url`` or ``module.aks["weu"].oidc_issuer_url``."""
+    return isinstance(value, str) and bool(_HCL_REF.fullmatch(value))
+
+
+def hcl_ref(value: object) -> str:
+    """An HCL reference expression given by the user (``terraformIssuer``): checked, then written as is."""
+    if not is_hcl_reference(value):
+        raise ValueError(f"not a plain HCL reference: {value!r}")
+    return str(value)
+
+
+def comment(value: object) -> str:
+    """Text inside a one-line comment (HCL ``#``, YAML ``#``): control characters become spaces."""
+    text = "" if value is None else str(value)
+    return "".join(" " if (ord(ch) < 0x20 or ord(ch) == 0x7F or ch in "\u0085\u2028\u2029") else ch for ch in text)
+
+
+def md_url(value: object) -> str:
+    """A relative link target in Markdown: percent-encoded, so spaces and parentheses cannot end it."""
+    return quote("" if value is None else str(value), safe="/-._~")
 
 
 def yaml_scalar(value: object) -> str:

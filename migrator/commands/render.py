@@ -1,0 +1,83 @@
+"""``migrate render``: the plan turned into Terraform, Kustomize components and runbooks, written atomically.
+
+``--plan plan.json`` renders a plan file as it is. ``--fleet fleet.yaml`` plans first (with the
+plan command's defaults) and also reads the catalog's findings, so the interim
+AzurePodIdentityExceptions that FLUX_WITHOUT_EXCEPTION asks for are rendered too (a plan file does
+not carry findings: with ``--plan`` they are left out, and the summary says so).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from migrator.catalog import Catalog
+from migrator.errors import ExitCode, InputError, Location
+from migrator.findings.model import Finding
+from migrator.inventory.model import label
+from migrator.plan.model import Plan, decode
+from migrator.render import ExceptionNeed, render_plan
+from migrator.render.tree import check_out, write_tree
+
+FLUX_CODE = "FLUX_WITHOUT_EXCEPTION"
+
+
+def read_plan(path: Path) -> Plan:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("the plan file does not exist", location=Location(path),
+                         hint="create it with: migrate plan --fleet fleet.yaml --out plan.json") from None
+    except IsADirectoryError:
+        raise InputError("the plan file is a folder", location=Location(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read the plan file: {exc.strerror}", location=Location(path)) from None
+    return decode(data, str(path))
+
+
+def exception_needs(catalog: Catalog, findings: tuple[Finding, ...]) -> tuple[ExceptionNeed, ...]:
+    """The exceptions the FLUX_WITHOUT_EXCEPTION findings ask for: one per (namespace, label pair)."""
+    from migrator.findings.rules.exceptions import FLUX_NAME_LABEL
+
+    clusters = {c.name: c for c in catalog.inventory.clusters}
+    needs: set[ExceptionNeed] = set()
+    for f in findings:
+        c = clusters.get(f.cluster)
+        if f.code != FLUX_CODE or c is None:
+            continue
+        for w in c.workloads or ():
+            value = label(w.template.labels, FLUX_NAME_LABEL)
+            if w.ref.namespace == f.namespace and str(w.ref) == f.object and value:
+                addon = bool(c.facts is not None and c.facts.addon.enabled)
+                needs.add(ExceptionNeed(cluster=c.name, namespace=f.namespace, key=FLUX_NAME_LABEL, value=value,
+                                        addon=addon))
+    return tuple(sorted(needs, key=lambda e: (e.cluster, e.namespace, e.key, e.value)))
+
+
+def inputs_for_fleet(fleet_path: Path) -> tuple[Plan, tuple[ExceptionNeed, ...], bool]:
+    from migrator.commands.catalog import build_report
+    from migrator.commands.plan import plan_for_fleet
+
+    plan, partial = plan_for_fleet(fleet_path)
+    report, _ = build_report(fleet_path)
+    return plan, exception_needs(report.catalog, report.findings), partial
+
+
+def run_render(*, plan_path: Path | None, fleet_path: Path | None, out: Path) -> ExitCode:
+    check_out(out)
+    if plan_path is not None:
+        plan, needs, partial = read_plan(plan_path), (), False
+    elif fleet_path is not None:
+        plan, needs, partial = inputs_for_fleet(fleet_path)
+    else:  # the CLI requires one of them
+        raise InputError("give --plan or --fleet")
+    files = render_plan(plan, needs)
+    result = write_tree(files, out)
+    sys.stdout.write(f"rendered {len(files)} files into {out}: {len(result.written)} written, "
+                     f"{len(result.unchanged)} unchanged, {len(result.removed)} removed\n")
+    if plan_path is not None:
+        sys.stderr.write("note: interim pod identity exceptions are rendered only with --fleet (a plan file "
+                         "has no findings)\n")
+    if partial:
+        return ExitCode.PARTIAL
+    return ExitCode.OK
