@@ -12,37 +12,10 @@ Builds on ``podidentity.detect`` (NMI and MIC found by image). Per component:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from migrator.inventory.model import ClusterInventory
-from migrator.inventory.podidentity import Component, Mode, PodIdentityInstall
-
-
-def _flag(args: tuple[str, ...], name: str) -> str | None:
-    """The value of ``--name=value`` / ``--name value`` / ``-name``; "true" for a bare flag."""
-    for index, arg in enumerate(args):
-        stripped = arg.lstrip("-")
-        if stripped == name:
-            nxt = args[index + 1] if index + 1 < len(args) else None
-            return nxt if nxt is not None and not nxt.startswith("-") else "true"
-        if stripped.startswith(name + "="):
-            return stripped.split("=", 1)[1]
-    return None
-
-
-def operation_mode(nmi: Component) -> Mode:
-    """One NMI's mode, from its arguments (and an ``OPERATION_MODE``-style env var passed through)."""
-    value = _flag(nmi.args, "operation-mode")
-    if value is None:
-        # args written as "--operation-mode=$(OPERATION_MODE)" resolve from the environment
-        for key, env_value in nmi.env:
-            if key.upper().replace("-", "_") == "OPERATION_MODE" and env_value:
-                value = env_value
-    value = (value or "standard").strip().strip('"').lower()
-    if re.fullmatch(r"\$\(.*\)", value):
-        value = "standard"
-    return Mode.MANAGED if value == "managed" else Mode.STANDARD
+from migrator.inventory.podidentity import Component, Mode, PodIdentityInstall, operation_mode
 
 
 def is_running(component: Component, cluster: ClusterInventory) -> bool:

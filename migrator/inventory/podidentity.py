@@ -126,6 +126,20 @@ def _flag(args: tuple[str, ...], name: str) -> str | None:
     return None
 
 
+def operation_mode(nmi: Component) -> Mode:
+    """One NMI's mode, from its arguments (and an ``OPERATION_MODE``-style env var passed through)."""
+    value = _flag(nmi.args, "operation-mode")
+    if value is None:
+        # args written as "--operation-mode=$(OPERATION_MODE)" resolve from the environment
+        for key, env_value in nmi.env:
+            if key.upper().replace("-", "_") == "OPERATION_MODE" and env_value:
+                value = env_value
+    value = (value or "standard").strip().strip('"').lower()
+    if re.fullmatch(r"\$\(.*\)", value):
+        value = "standard"
+    return Mode.MANAGED if value == "managed" else Mode.STANDARD
+
+
 def detect(cluster: ClusterInventory) -> PodIdentityInstall:
     addon = bool(cluster.facts and cluster.facts.addon.enabled)
     found: dict[str, list[Component]] = {"nmi": [], "mic": []}
@@ -147,8 +161,7 @@ def detect(cluster: ClusterInventory) -> PodIdentityInstall:
     # chart's) does not change how identities are matched; with none running, every NMI counts
     serving = [c for c in found["nmi"] if c.running] or found["nmi"]
     for nmi in serving:
-        op = (_flag(nmi.args, "operation-mode") or "standard").lower()
-        mode = Mode.MANAGED if op == "managed" or mode is Mode.MANAGED else Mode.STANDARD
+        mode = Mode.MANAGED if operation_mode(nmi) is Mode.MANAGED or mode is Mode.MANAGED else Mode.STANDARD
         flag = (_flag(nmi.args, "forceNamespaced") or "false").lower() == "true"
         env = any(k == "FORCENAMESPACED" and (v or "").lower() == "true" for k, v in nmi.env)
         force = force or flag or env
