@@ -7,24 +7,18 @@ proposal naming the service accounts to move to a new identity (or the stale cre
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from migrator.inventory.federation import is_aks_credential
 from migrator.inventory.model import FederatedCredential
 from migrator.limits import MAX_FEDERATED_CREDENTIALS_PER_IDENTITY
-
-_AKS_ISSUER = re.compile(r"^https://([a-z0-9-]+\.oic\.prod-aks\.azure\.com|oidc\.prod-aks\.azure\.com)/", re.I)
-
-
-def is_aks_issuer(issuer: str) -> bool:
-    return bool(_AKS_ISSUER.match(issuer.strip()))
 
 
 def classify(credential: FederatedCredential, needed: set[tuple[str, str]], fleet_issuers: set[str]) -> str:
     """needed | stale | foreign | other (an AKS credential of a fleet cluster the plan does not need)."""
     if (credential.issuer, credential.subject) in needed:
         return "needed"
-    if not is_aks_issuer(credential.issuer) or not credential.subject.startswith("system:serviceaccount:"):
+    if not is_aks_credential(credential):
         return "foreign"
     if credential.issuer not in fleet_issuers:
         return "stale"
