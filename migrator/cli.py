@@ -171,6 +171,188 @@ def render(plan_path: Path | None, fleet_path: Path | None, out: Path) -> None:
     sys.exit(int(code))
 
 
+# ---------------------------------------------------------------------------------------- discover
+@main.command(help="Write a fleet file for every AKS cluster in scope, found with Azure Resource Graph "
+                   "(docs/discover.md). Read-only. Never overwrites --out without --force; --merge adds new "
+                   "clusters and keeps your edits.\n\n"
+                   "Exit code 3: part of the scope could not be read; the rest was written.\n\n" + EXIT_CODES_HELP)
+@click.option("--subscription", "subscriptions", multiple=True, metavar="ID",
+              help="A subscription to search (repeatable; batched by 1,000).")
+@click.option("--management-group", default=None, metavar="MG", help="Search every subscription of this group.")
+@click.option("--tenant", is_flag=True, help="Search every subscription of the tenant you can read.")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="The fleet file to write (atomically).")
+@click.option("--where", default=None, metavar="PREDICATE",
+              help="A Resource Graph (KQL) predicate on the cluster row, e.g. \"tags['env'] == 'prod'\".")
+@click.option("--only-pod-identity", is_flag=True,
+              help="Keep only clusters with the pod identity add-on on (and clusters already in --merge's file).")
+@click.option("--force", is_flag=True, help="Replace --out if it exists (your edits are lost).")
+@click.option("--merge", is_flag=True, help="Merge into --out: add new clusters, keep groups, ignores and comments.")
+@click.option("--cloud", type=click.Choice(["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"]),
+              default="AzureCloud", show_default=True, help="The Azure cloud.")
+@click.option("--arm-endpoint", default=None, metavar="URL",
+              help="Azure Resource Manager endpoint override (private clouds).")
+@click.option("--ca-bundle", type=click.Path(dir_okay=False), default=None, help="CA bundle for the ARM endpoint.")
+def discover(subscriptions: tuple[str, ...], management_group: str | None, tenant: bool, out: Path,
+             where: str | None, only_pod_identity: bool, force: bool, merge: bool, cloud: str,
+             arm_endpoint: str | None, ca_bundle: str | None) -> None:
+    from migrator.commands.discover import DiscoverSettings, run_discover
+    from migrator.sources.discover import Scope
+
+    if sum((bool(subscriptions), management_group is not None, tenant)) != 1:
+        raise click.UsageError("give one scope: --subscription (repeatable), --management-group or --tenant")
+    if force and merge:
+        raise click.UsageError("give --force (replace the file) or --merge (keep your edits), not both")
+    try:
+        code = run_discover(out, scope=Scope(subscriptions=subscriptions, management_group=management_group,
+                                             tenant=tenant),
+                            where=where, only_pod_identity=only_pod_identity, force=force, merge=merge,
+                            settings=DiscoverSettings(arm_endpoint=arm_endpoint, ca_bundle=ca_bundle, cloud=cloud))
+    except MigratorError as exc:
+        _fail(exc)
+    sys.exit(int(code))
+
+
+# ----------------------------------------------------------------------------- cutover, rollback, unbind, finalize
+
+CUTOVER_EXIT_CODES_HELP = """\b
+Exit codes:
+  0    done (or nothing to do)
+  1    a step refused or failed; the message says what to do
+  2    bad input or arguments; nothing changed
+  3    the cluster (or Azure) could not be reached
+  130  interrupted (Ctrl-C): stopped between steps, lease released"""
+
+
+def cluster_access_options(fn):  # type: ignore[no-untyped-def]
+    """How the cutover commands reach the clusters and Azure."""
+    options = [
+        click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                     help="Reach clusters through this kubeconfig (default: through ARM, as kubelogin does)."),
+        click.option("--context", default=None, metavar="NAME",
+                     help="Kubeconfig context (default: the cluster's name, as az aks get-credentials names it)."),
+        click.option("--arm-endpoint", default=None, metavar="URL",
+                     help="Azure Resource Manager endpoint override (private clouds)."),
+        click.option("--authority-host", default=None, metavar="URL",
+                     help="Entra authority host for the token exchange (default: the public cloud's)."),
+        click.option("--ca-bundle", type=click.Path(dir_okay=False), default=None,
+                     help="CA bundle for ARM and the Entra endpoint."),
+        click.option("--request-timeout", type=click.FloatRange(0.1), default=30.0, show_default=True,
+                     help="Seconds per API request."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def change_options(fn):  # type: ignore[no-untyped-def]
+    """Options of the commands that change a cluster."""
+    options = [
+        click.option("--dry-run", is_flag=True,
+                     help="Send every change as a server-side dry run (dryRun=All) and print the diff."),
+        click.option("--yes", "-y", is_flag=True, help="Do not ask before the first change (needed without a "
+                                                       "terminal, e.g. in CI)."),
+        click.option("--journal", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                     help="Local audit log (JSON lines) [default: ~/.local/state/wi-migrator/journal.jsonl]."),
+        click.option("--rollout-timeout", type=click.FloatRange(1), default=600.0, show_default=True,
+                     help="Seconds to wait for each rollout."),
+        click.option("--lease-duration", type=click.IntRange(15, 3600), default=60, show_default=True,
+                     help="Seconds the namespace's lease lasts without renewal (a crashed run's lease expires "
+                          "after this)."),
+        click.option("--wait-for-lease", is_flag=True,
+                     help="Wait for another run's lease to be released or expire instead of refusing."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _access(kw: dict) -> "object":
+    """Access settings from the options; a caller may inject a credential, clock or operator via ``obj``."""
+    from migrator.cutover.connect import Access
+
+    injected = click.get_current_context().obj or {}
+    access = Access(kubeconfig=kw.pop("kubeconfig", None), context=kw.pop("context", None),
+                    arm_endpoint=kw.pop("arm_endpoint", None), authority_host=kw.pop("authority_host", None),
+                    ca_bundle=kw.pop("ca_bundle", None), request_timeout=kw.pop("request_timeout", 30.0))
+    for key in ("credential", "clock", "operator", "cloud", "retry"):
+        if key in injected:
+            setattr(access, key, injected[key])
+    return access
+
+
+def _options(kw: dict, **extra: object) -> "object":
+    from migrator.cutover.context import Options
+
+    return Options(dry_run=kw.pop("dry_run", False), yes=kw.pop("yes", False),
+                   rollout_timeout=kw.pop("rollout_timeout", 600.0), lease_duration=kw.pop("lease_duration", 60),
+                   wait_for_lease=kw.pop("wait_for_lease", False), **extra)  # type: ignore[arg-type]
+
+
+def _injected(name: str) -> object:
+    return (click.get_current_context().obj or {}).get(name)
+
+
+@main.group(invoke_without_command=True,
+            help="Move one namespace to workload identity, step by step, each step verified; resumable.\n\n"
+                 "Steps: 1 preflight, 2 prove the federation, 3 annotate service accounts, 4 check the "
+                 "webhook, 5 label the pod templates and roll out, 6 remove aadpodidbinding and roll out. "
+                 "A re-run continues from the first step whose result does not hold on the cluster. "
+                 "`migrate cutover status` shows where each namespace stands.\n\n" + CUTOVER_EXIT_CODES_HELP)
+@click.option("--plan", "plan_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The plan file (migrate plan --out).")
+@click.option("--cluster", default=None, help="The cluster, by its name in the plan.")
+@click.option("--namespace", "-n", default=None, help="The namespace to cut over.")
+@click.option("--changed-at-source", multiple=True, metavar="KIND/NAME",
+              help="A GitOps- or Helm-owned workload already changed in its source repository: verified, not "
+                   "patched (repeatable).")
+@click.option("--check-nmi-logs", is_flag=True,
+              help="Before step 6, confirm from NMI's logs that it served the namespace's pods no token since "
+                   "step 5.")
+@click.option("--propagation-timeout", type=click.FloatRange(0), default=300.0, show_default=True,
+              help="Seconds to keep retrying AADSTS70021 while a new credential propagates.")
+@change_options
+@cluster_access_options
+@click.pass_context
+def cutover(ctx: click.Context, plan_path: Path | None, cluster: str | None, namespace: str | None,
+            changed_at_source: tuple[str, ...], check_nmi_logs: bool, propagation_timeout: float,
+            **kw: object) -> None:
+    if ctx.invoked_subcommand is not None:
+        return
+    missing = [f"--{n}" for n, v in (("plan", plan_path), ("cluster", cluster), ("namespace", namespace)) if not v]
+    if missing:
+        raise click.UsageError(f"missing {', '.join(missing)} (or use: migrate cutover status --plan PLAN)")
+    from migrator.commands.cutover import run_cutover
+
+    try:
+        access = _access(kw)
+        journal = kw.pop("journal", None)
+        options = _options(kw, check_nmi_logs=check_nmi_logs, propagation_timeout=propagation_timeout)
+        code = run_cutover(plan_path, cluster, namespace, access=access, options=options,  # type: ignore[arg-type]
+                           changed_at_source=changed_at_source, journal=journal,  # type: ignore[arg-type]
+                           reporter=_injected("reporter"), stdin=_injected("stdin"),  # type: ignore[arg-type]
+                           interrupts=_injected("interrupts"))  # type: ignore[arg-type]
+    except MigratorError as exc:
+        _fail(exc)
+    sys.exit(int(code))
+
+
+@cutover.command("status", help="Per cluster and namespace of the plan, the step each is at, read from the "
+                                "clusters themselves (any machine sees the same).\n\n" + CUTOVER_EXIT_CODES_HELP)
+@click.option("--plan", "plan_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="The plan file.")
+@click.option("--cluster", default=None, help="Only this cluster.")
+@cluster_access_options
+def cutover_status(plan_path: Path, cluster: str | None, **kw: object) -> None:
+    from migrator.commands.cutover import run_status
+
+    try:
+        code = run_status(plan_path, cluster, access=_access(kw), reporter=_injected("reporter"))  # type: ignore
+    except MigratorError as exc:
+        _fail(exc)
+    sys.exit(int(code))
+
+
 def run() -> None:
     """Entry point: no stack trace ever reaches the user."""
     try:

@@ -277,3 +277,40 @@ def test_resource_graph_paged_with_quota_headers(loaded, clock):
     assert throttled.status_code == 429 and throttled.headers["x-ms-user-quota-remaining"] == "0"
     clock.advance(5)
     assert query({"query": "Resources | count"}).json()["data"] == [{"Count": 9}]  # 6 clusters, 2 ids, 1 VMSS
+
+
+def test_denied_subscription_management_groups_and_partial_graph_rows(loaded):
+    other = "22222222-2222-2222-2222-222222222222"
+    extra = loaded.add_managed_cluster(managed_cluster("hidden", sub=other))
+    loaded.add_subscription("33333333-3333-3333-3333-333333333333", "empty-sub")
+    loaded.add_management_group("mg-platform", [SUB, other])
+
+    def query(body):  # type: ignore[no-untyped-def]
+        return _raw(loaded, "/providers/Microsoft.ResourceGraph/resources?api-version=2024-04-01", "POST", body)
+
+    subs_q = "ResourceContainers | where type =~ 'microsoft.resources/subscriptions' | project subscriptionId, name"
+    assert [r["subscriptionId"] for r in query({"query": subs_q}).json()["data"]] == [
+        SUB, other, "33333333-3333-3333-3333-333333333333"]
+    mc_q = "Resources | where type =~ 'microsoft.containerservice/managedclusters' | project name, props = properties"
+    by_mg = query({"query": mc_q, "managementGroups": ["mg-platform"]}).json()["data"]
+    assert sorted(r["name"] for r in by_mg) == ["aks-demo", "hidden"]
+    assert query({"query": mc_q, "managementGroups": ["mg-unknown"]}).status_code == 403
+    # Resource Graph without the properties of one cluster; ARM still serves them whole
+    loaded.set_graph_partial(extra["id"])
+    assert [r["props"] for r in query({"query": mc_q, "subscriptions": [other]}).json()["data"]] == [{}]
+    cs = ContainerServiceClient(StaticCredential(), other, retry_total=0, **loaded.client_kwargs())
+    assert cs.managed_clusters.get(RG, "hidden").kubernetes_version
+    # a subscription the caller cannot read: ARM 403, Resource Graph trims (or forbids) it
+    loaded.deny_subscription(other)
+    with pytest.raises(HttpResponseError) as info:
+        list(cs.managed_clusters.list())
+    assert info.value.status_code == 403 and info.value.error.code == "AuthorizationFailed"
+    assert "'Microsoft.ContainerService/managedClusters/read' over scope '/subscriptions/" + other in str(info.value)
+    trimmed = query({"query": mc_q, "subscriptions": [SUB, other]})
+    assert trimmed.status_code == 200 and [r["name"] for r in trimmed.json()["data"]] == ["aks-demo"]
+    assert other not in [r["subscriptionId"] for r in query({"query": subs_q}).json()["data"]]
+    loaded.graph_denied = "forbid"
+    forbidden_answer = query({"query": mc_q, "subscriptions": [SUB, other]})
+    assert forbidden_answer.status_code == 403 and forbidden_answer.json()["error"]["code"] == "AccessDenied"
+    assert "x-ms-user-quota-remaining" in forbidden_answer.headers
+    assert query({"query": mc_q, "subscriptions": [SUB]}).status_code == 200

@@ -42,7 +42,8 @@ API_COMPUTE = "2024-07-01"
 API_AUTHORIZATION = "2022-04-01"
 
 
-def _message(body: bytes) -> str:
+def error_message(body: bytes) -> str:
+    """ARM's ``error.code: error.message`` from a response body, or its first bytes."""
     try:
         doc = json.loads(body)
         err = doc.get("error") if isinstance(doc, dict) else None
@@ -92,6 +93,14 @@ class ArmReader:
 
         return str(get_arm_endpoints(self.cloud)["resource_manager"]).rstrip("/")
 
+    def send(self, subscription: str, method: str, url: str, *, params: dict[str, str] | None = None,
+             json_body: Any = None) -> tuple[int, Any, bytes]:
+        """One request through the subscription's SDK pipeline: (status, headers, body). No retries."""
+        response = self._client(subscription).send_request(HttpRequest(method, url, params=params, json=json_body))
+        with self._lock:
+            self.requests += 1
+        return response.status_code, response.headers, response.read()
+
     def request(self, subscription: str, method: str, path: str, api_version: str | None = None,
                 *, allow_404: bool = False) -> bytes | None:
         url = path if path.startswith("http") else f"{self.endpoint}{path}"
@@ -101,9 +110,7 @@ class ArmReader:
             attempt += 1
             retry_after = None
             try:
-                response = self._client(subscription).send_request(HttpRequest(method, url, params=params))
-                self.requests += 1
-                status, body = response.status_code, response.read()
+                status, response_headers, body = self.send(subscription, method, url, params=params)
             except AzureError as exc:
                 if attempt >= self.retry.max_attempts:
                     raise SourceError(f"{method} {path}: {exc.message if hasattr(exc, 'message') else exc}") from None
@@ -113,11 +120,11 @@ class ArmReader:
                 if status == 404 and allow_404:
                     return None
                 if status in (401, 403):
-                    raise SourceError(f"{method} {path}: HTTP {status}: {_message(body)}",
+                    raise SourceError(f"{method} {path}: HTTP {status}: {error_message(body)}",
                                       hint="the signed-in identity lacks read access there; see docs/permissions.md")
                 if status not in RETRYABLE_STATUS or attempt >= self.retry.max_attempts:
-                    raise SourceError(f"{method} {path}: HTTP {status}: {_message(body)}")
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                    raise SourceError(f"{method} {path}: HTTP {status}: {error_message(body)}")
+                retry_after = parse_retry_after(response_headers.get("Retry-After"))
             self.clock.sleep(self.retry.delay(attempt, retry_after, self.rng))
 
     def list_all(self, subscription: str, path: str, api_version: str) -> list[dict[str, Any]]:

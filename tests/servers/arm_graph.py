@@ -1,6 +1,7 @@
 """A small subset of KQL for the Resource Graph endpoint.
 
-Supported: a table (``Resources``, ``AuthorizationResources``) followed by ``| where``, ``| project``,
+Supported: a table (``Resources``, ``AuthorizationResources``, ``ResourceContainers`` — subscriptions
+only) followed by ``| where``, ``| project``,
 ``| project-away``, ``| extend``, ``| order by`` / ``| sort by``, ``| take`` / ``| limit``, ``| count``.
 Expressions: ``and``/``or``/``not(...)``, ``== != =~ !~ contains !contains has !has startswith
 endswith in in~ !in``, ``< <= > >=``, property paths (``properties.oidcIssuerProfile.issuerURL``,

@@ -5,7 +5,10 @@ userAssignedIdentities and their federatedIdentityCredentials (with Azure's rule
 assignments, virtual machine scale sets, and Resource Graph queries — from a snapshot's files or
 from objects a test adds.  Every subscription has token buckets for reads / writes / deletes on the
 injected clock, reported in ``x-ms-ratelimit-remaining-subscription-*`` headers, with 429 +
-``Retry-After`` when empty.
+``Retry-After`` when empty.  A subscription can be made unreadable for the caller
+(:meth:`ArmServer.deny_subscription`), subscriptions grouped into management groups
+(:meth:`ArmServer.add_management_group`), and a resource's Resource Graph row reduced to the ARM
+cache fields (:meth:`ArmServer.set_graph_partial`).
 
 The Entra endpoint (``server.authority_host``, its own port) exchanges a Kubernetes service-account
 JWT for an access token when a federated credential on the identity whose ``clientId`` is asked for
@@ -159,6 +162,14 @@ class ArmServer:
         self.graph_quota = graph_quota
         self.graph_throttle = graph_throttle
         self._graph_windows: dict[str, _QuotaWindow] = {}
+        #: subscriptions the caller cannot read: ARM answers 403, Resource Graph trims their rows
+        #: (``graph_denied="trim"``, as ARG's permission trimming does) or answers 403 when a request
+        #: names one (``graph_denied="forbid"``)
+        self.denied_subscriptions: set[str] = set()
+        self.graph_denied = "trim"
+        self.subscription_names: dict[str, str] = {}        # subscription id (lower) -> display name
+        self.management_groups: dict[str, set[str]] = {}    # group name (lower) -> subscription ids (lower)
+        self.graph_partial: set[str] = set()                # resource ids (lower) ARG knows without properties
         self.fic_write_seconds = fic_write_seconds
         self.fic_propagation_seconds = fic_propagation_seconds
         self.page_size = page_size
@@ -417,6 +428,28 @@ class ArmServer:
                 for kind, (cap, rate) in sizes.items():
                     self.buckets[(subscription_id.lower(), kind)] = TokenBucket(cap, rate)
 
+    def add_subscription(self, subscription_id: str, display_name: str | None = None) -> None:
+        """Name a subscription (``ResourceContainers`` rows); one without resources becomes visible too."""
+        with self.lock:
+            self.subscription_names[subscription_id.lower()] = display_name or subscription_id
+
+    def deny_subscription(self, subscription_id: str) -> None:
+        """The caller cannot read this subscription: every ARM request under it answers 403
+        ``AuthorizationFailed``; Resource Graph leaves its rows out (or answers 403, see ``graph_denied``)."""
+        with self.lock:
+            self.denied_subscriptions.add(subscription_id.lower())
+
+    def add_management_group(self, name: str, subscriptions: Iterable[str]) -> None:
+        """A management group holding these subscriptions (Resource Graph ``managementGroups`` scope)."""
+        with self.lock:
+            self.management_groups[name.lower()] = {s.lower() for s in subscriptions}
+
+    def set_graph_partial(self, resource_id: str, partial: bool = True) -> None:
+        """Resource Graph holds only the ARM cache fields of this resource (``properties`` empty), as for
+        a resource whose provider snapshot has not reached Resource Graph; ARM still serves it whole."""
+        with self.lock:
+            (self.graph_partial.add if partial else self.graph_partial.discard)(resource_id.lower())
+
     # ------------------------------------------------------------------ HTTP plumbing
     def _describe(self, req: HttpRequest) -> RequestRecord:
         service = req.listener.service
@@ -578,6 +611,8 @@ class ArmServer:
             if "api-version" not in req.query:
                 raise ArmError(400, "MissingApiVersionParameter",
                                "The api-version query parameter (?api-version=) is required for all requests.")
+            if rec.subscription and rec.subscription.lower() in self.denied_subscriptions:
+                raise self._authorization_failed(rec, principal, req.path)
             headers = self._throttle(rec, req.method)
             result = self._route(req, rec, segs, low)
         if asyncio.iscoroutine(result):
@@ -585,6 +620,22 @@ class ArmServer:
         assert isinstance(result, HttpResponse)
         result.headers.extend(headers)
         return result
+
+    def _authorization_failed(self, rec: RequestRecord, principal: _Principal, path: str) -> ArmError:
+        segs, low = _seg_lower(path)
+        action = "Microsoft.Resources/subscriptions/read"
+        if "providers" in low:
+            i = len(low) - 1 - low[::-1].index("providers")
+            rest = segs[i + 1:]
+            typ = [rest[0]] + rest[1::2] if rest else []
+            verb = {"read": "read", "write": "write", "delete": "delete"}.get(rec.verb or "", "action")
+            action = "/".join(typ + [rec.operation if rec.operation and verb == "action" else verb])
+        scope = "/" + "/".join(segs)
+        oid = principal.object_id or principal.name
+        return ArmError(403, "AuthorizationFailed",
+                        f"The client '{principal.name}' with object id '{oid}' does not have authorization to "
+                        f"perform action '{action}' over scope '{scope}' or the scope is invalid. If access was "
+                        "recently granted, please refresh your credentials.")
 
     def _route(self, req: HttpRequest, rec: RequestRecord, segs: list[str], low: list[str]) -> Any:
         if "microsoft.authorization" in low:
@@ -910,13 +961,28 @@ class ArmServer:
                     "identity": r.get("identity"), "zones": r.get("zones"),
                     "extendedLocation": r.get("extendedLocation")}
         res = [row(r) for store in (self.managed_clusters, self.identities, self.vmss) for r in store.values()]
+        for r in res:
+            if r["id"].lower() in self.graph_partial:
+                r["properties"] = {}
         auth = [row(r) for r in self.role_assignments.values() if _sub_of(r["id"])]
+        known = {r["subscriptionId"].lower(): r["subscriptionId"] for r in res}
+        known.update({s: s for s in self.subscription_names if s not in known})
+        containers = [{"id": f"/subscriptions/{sid}", "name": self.subscription_names.get(low, sid),
+                       "type": "microsoft.resources/subscriptions", "tenantId": self.tenant_id, "kind": "",
+                       "location": "", "resourceGroup": "", "subscriptionId": sid, "managedBy": "", "sku": None,
+                       "plan": None, "properties": {"state": "Enabled"}, "tags": {}, "identity": None,
+                       "zones": None, "extendedLocation": None} for low, sid in known.items()]
         if subs is not None:
             res = [r for r in res if r["subscriptionId"].lower() in subs]
             auth = [r for r in auth if r["subscriptionId"].lower() in subs]
+            containers = [r for r in containers if r["subscriptionId"].lower() in subs]
+        if self.denied_subscriptions:
+            res, auth, containers = ([r for r in rows if r["subscriptionId"].lower() not in self.denied_subscriptions]
+                                     for rows in (res, auth, containers))
         res.sort(key=lambda r: r["id"].lower())
         auth.sort(key=lambda r: r["id"].lower())
-        return {"resources": res, "authorizationresources": auth}
+        containers.sort(key=lambda r: r["id"].lower())
+        return {"resources": res, "authorizationresources": auth, "resourcecontainers": containers}
 
     def _graph(self, req: HttpRequest, principal: _Principal) -> HttpResponse:
         if req.method != "POST":
@@ -943,6 +1009,20 @@ class ArmServer:
         body = self._body(req)
         subs = body.get("subscriptions")
         sub_set = {s.lower() for s in subs} if isinstance(subs, list) and subs else None
+        groups = body.get("managementGroups")
+        if isinstance(groups, list) and groups:
+            sub_set = set(sub_set or set()) if sub_set is not None else set()
+            for g in groups:
+                if str(g).lower() not in self.management_groups:
+                    raise ArmError(403, "AuthorizationFailed",
+                                   f"The client '{principal.name}' does not have authorization to perform action "
+                                   "'Microsoft.Management/managementGroups/read' over scope '/providers/"
+                                   f"Microsoft.Management/managementGroups/{g}' or the scope is invalid.", headers)
+                sub_set |= self.management_groups[str(g).lower()]
+        if self.graph_denied == "forbid" and sub_set and sub_set & self.denied_subscriptions:
+            raise ArmError(403, "AccessDenied", "Please provide below info when asking for support: timestamp = "
+                                                f"{self.clock.now().isoformat()}. Access is denied to the requested "
+                                                "resource. The user might not have enough permission.", headers)
         query = body.get("query")
         if not isinstance(query, str) or not query.strip():
             raise ArmError(400, "BadRequest", "Please provide a query.", headers)

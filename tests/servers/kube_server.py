@@ -539,6 +539,9 @@ class KubeServer:
             return HttpResponse(200, body, headers)
         if verb == "get":
             obj = c.read(t, ns, route.name)  # type: ignore[arg-type]
+            if route.sub == "log":
+                return HttpResponse(200, c.pod_log(ns or "", route.name or "", obj, q).encode(),
+                                    [("Content-Type", "text/plain")])
             if route.sub == "scale":
                 return _json(200, c.scale(t, obj))
             return _json(200, obj)

@@ -169,6 +169,8 @@ class ClusterState:
         self.node_names = [f"aks-nodepool1-12345678-vmss{i:06d}" for i in range(node_count)]
         self.down = False
         self.controllers = Controllers()
+        #: container logs served at ``pods/<name>/log``: (namespace, pod) -> [(clock time, container, line)]
+        self.pod_logs: dict[tuple[str, str], list[tuple[Any, str | None, str]]] = {}
         self.listener: Any = None
         self.url: str = ""
 
@@ -257,6 +259,37 @@ class ClusterState:
                                                                               f"{namespace}/{service_account}"))
             return self._sign_sa_token(namespace, service_account, uid, audiences or ["api://AzureADTokenExchange"],
                                        expiration_seconds)[0]
+
+    def add_pod_log(self, namespace: str, pod: str, line: str, *, at: Any = None, container: str | None = None
+                    ) -> None:
+        """Append a log line to a pod (``at``: a datetime, default the clock's now)."""
+        with self.lock:
+            self.pod_logs.setdefault((namespace, pod), []).append((at or self.clock.now(), container, line))
+
+    def pod_log(self, namespace: str, pod: str, obj: dict[str, Any], query: dict[str, str]) -> str:
+        """``GET pods/<name>/log``: ``sinceTime`` (RFC 3339), ``sinceSeconds``, ``container``, ``tailLines``."""
+        import datetime as _dt
+
+        lines = self.pod_logs.get((namespace, pod), [])
+        names = [c.get("name") for c in (obj.get("spec") or {}).get("containers") or []]
+        container = query.get("container")
+        if container is None and len(names) > 1:
+            raise bad_request(f"a container name must be specified for pod {pod}, choose one of: {names}")
+        if container is not None and container not in names:
+            raise bad_request(f"container {container} is not valid for pod {pod}")
+        since: Any = None
+        if query.get("sinceTime"):
+            try:
+                since = _dt.datetime.fromisoformat(query["sinceTime"].replace("Z", "+00:00"))
+            except ValueError:
+                raise bad_request(f"invalid sinceTime: {query['sinceTime']!r}") from None
+        elif query.get("sinceSeconds"):
+            since = self.clock.now() - _dt.timedelta(seconds=float(query["sinceSeconds"]))
+        out = [line for at, c, line in lines if (since is None or at >= since) and (c is None or container is None
+                                                                                  or c == container)]
+        if query.get("tailLines"):
+            out = out[-int(query["tailLines"]):]
+        return "".join(line if line.endswith("\n") else line + "\n" for line in out)
 
     def jwks(self) -> dict[str, Any]:
         return self.key.jwks()

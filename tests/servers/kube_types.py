@@ -85,7 +85,7 @@ def _t(group: str, version: str, plural: str, kind: str, namespaced: bool = True
 
 
 BUILTIN_TYPES: list[ResourceType] = [
-    _t("", "v1", "pods", "Pod", short=("po",), sub=("status",), cats=("all",)),
+    _t("", "v1", "pods", "Pod", short=("po",), sub=("status", "log"), cats=("all",)),
     _t("", "v1", "serviceaccounts", "ServiceAccount", short=("sa",), sub=("token",)),
     _t("", "v1", "namespaces", "Namespace", False, short=("ns",), sub=("status", "finalize"),
        verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
