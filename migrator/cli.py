@@ -353,6 +353,85 @@ def cutover_status(plan_path: Path, cluster: str | None, **kw: object) -> None:
     sys.exit(int(code))
 
 
+@main.command(help="Move a namespace back to AAD Pod Identity, from the before-state recorded in the cluster "
+                   "(works from any machine): bindings unbind removed are recreated, aadpodidbinding goes back on "
+                   "first, then workload identity comes off. Same lease, resumability and dry run as the "
+                   "cutover.\n\n" + CUTOVER_EXIT_CODES_HELP)
+@click.option("--plan", "plan_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="The plan file.")
+@click.option("--cluster", required=True, help="The cluster, by its name in the plan.")
+@click.option("--namespace", "-n", required=True, help="The namespace to roll back.")
+@click.option("--check-nmi-logs", is_flag=True,
+              help="After the binding labels are back, wait until NMI's logs show it serving the pods again.")
+@change_options
+@cluster_access_options
+def rollback(plan_path: Path, cluster: str, namespace: str, check_nmi_logs: bool, **kw: object) -> None:
+    from migrator.commands.rollback import run_rollback
+
+    try:
+        access = _access(kw)
+        journal = kw.pop("journal", None)
+        code = run_rollback(plan_path, cluster, namespace, access=access,  # type: ignore[arg-type]
+                            options=_options(kw, check_nmi_logs=check_nmi_logs), journal=journal,  # type: ignore
+                            reporter=_injected("reporter"), stdin=_injected("stdin"),  # type: ignore[arg-type]
+                            interrupts=_injected("interrupts"))  # type: ignore[arg-type]
+    except MigratorError as exc:
+        _fail(exc)
+    sys.exit(int(code))
+
+
+@main.command(help="Remove the AzureIdentityBindings (and the AKS add-on's pod identities) of cut-over "
+                   "namespaces, only when no workload in any namespace still matches them; each removed object is "
+                   "kept in the cluster's record (rollback recreates it). Add-on clusters: one managed-cluster "
+                   "update for all of the cluster's identities.\n\n" + CUTOVER_EXIT_CODES_HELP)
+@click.option("--plan", "plan_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="The plan file.")
+@click.option("--cluster", required=True, help="The cluster, by its name in the plan.")
+@click.option("--namespace", "-n", default=None, help="Only the bindings of this namespace (default: all the "
+                                                       "plan's bindings on the cluster).")
+@change_options
+@cluster_access_options
+def unbind(plan_path: Path, cluster: str, namespace: str | None, **kw: object) -> None:
+    from migrator.commands.unbind import run_unbind
+
+    try:
+        access = _access(kw)
+        journal = kw.pop("journal", None)
+        code = run_unbind(plan_path, cluster, namespace, access=access, options=_options(kw),  # type: ignore
+                          journal=journal, reporter=_injected("reporter"), stdin=_injected("stdin"),  # type: ignore
+                          interrupts=_injected("interrupts"))  # type: ignore[arg-type]
+    except MigratorError as exc:
+        _fail(exc)
+    sys.exit(int(code))
+
+
+@main.command(help="End AAD Pod Identity on a cluster: refuses while any binding remains; removes the "
+                   "AzureIdentities (and, once NMI is gone, the exceptions; once MIC is gone, the "
+                   "AzureAssignedIdentity objects it left), then says exactly how to remove Pod Identity for the "
+                   "install method found, its CRDs, the identities left on the node pools' scale sets, and the "
+                   "Terraform change for the add-on. Run it again after removing Pod Identity.\n\n"
+                   + CUTOVER_EXIT_CODES_HELP)
+@click.option("--plan", "plan_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="The plan file.")
+@click.option("--cluster", required=True, help="The cluster, by its name in the plan.")
+@click.option("--terraform-out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also write the Terraform change that turns the add-on off to this file (clusters in Terraform).")
+@change_options
+@cluster_access_options
+def finalize(plan_path: Path, cluster: str, terraform_out: Path | None, **kw: object) -> None:
+    from migrator.commands.finalize import run_finalize
+
+    try:
+        access = _access(kw)
+        journal = kw.pop("journal", None)
+        code = run_finalize(plan_path, cluster, access=access, options=_options(kw), journal=journal,  # type: ignore
+                            reporter=_injected("reporter"), stdin=_injected("stdin"),  # type: ignore[arg-type]
+                            interrupts=_injected("interrupts"), terraform_out=terraform_out)  # type: ignore
+    except MigratorError as exc:
+        _fail(exc)
+    sys.exit(int(code))
+
+
 def run() -> None:
     """Entry point: no stack trace ever reaches the user."""
     try:

@@ -94,9 +94,10 @@ class ArmReader:
         return str(get_arm_endpoints(self.cloud)["resource_manager"]).rstrip("/")
 
     def send(self, subscription: str, method: str, url: str, *, params: dict[str, str] | None = None,
-             json_body: Any = None) -> tuple[int, Any, bytes]:
+             json_body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any, bytes]:
         """One request through the subscription's SDK pipeline: (status, headers, body). No retries."""
-        response = self._client(subscription).send_request(HttpRequest(method, url, params=params, json=json_body))
+        response = self._client(subscription).send_request(HttpRequest(method, url, params=params, json=json_body,
+                                                                       headers=headers))
         with self._lock:
             self.requests += 1
         return response.status_code, response.headers, response.read()

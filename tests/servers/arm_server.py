@@ -1,6 +1,8 @@
 """The local Azure Resource Manager (and Entra token endpoint) on 127.0.0.1 over HTTPS.
 
-ARM (``server.url``) serves managedClusters (GET, list, ``listClusterUserCredential``),
+ARM (``server.url``) serves managedClusters (GET, list, ``listClusterUserCredential``, and PUT with an
+ETag precondition, 409 while another operation runs and a long-running operation on the clock whose
+pod-identity changes the attached Kubernetes cluster mirrors),
 userAssignedIdentities and their federatedIdentityCredentials (with Azure's rules), role
 assignments, virtual machine scale sets, and Resource Graph queries — from a snapshot's files or
 from objects a test adds.  Every subscription has token buckets for reads / writes / deletes on the
@@ -69,6 +71,21 @@ class ArmError(Exception):
 
     def response(self) -> HttpResponse:
         return _json(self.status, {"error": {"code": self.code, "message": self.message}}, self.headers)
+
+
+@dataclass
+class _McOperation:
+    """A managed cluster's long-running operation (an update, or one a test starts to block writes)."""
+
+    id: str
+    cluster_id: str
+    kind: str
+    start: float
+    end: float
+    started_at: str
+    status: str = "InProgress"
+    old_profile: Any = None
+    new_profile: Any = None
 
 
 @dataclass
@@ -183,6 +200,12 @@ class ArmServer:
         self.vmss: dict[str, dict[str, Any]] = {}
         self.kube_names: dict[str, str] = {}      # managed cluster id -> KubeServer cluster name
         self.kube: KubeServer | None = None
+        # managed-cluster writes: one long-running operation per cluster at a time, ETags, a hook for
+        # concurrent changes (see _managed_cluster_put)
+        self.mc_operation_seconds = 30.0           # how long a PUT's operation runs, on the clock
+        self.mc_etags: dict[str, str] = {}         # managed cluster id -> current ETag
+        self.mc_operations: dict[str, _McOperation] = {}  # operation id -> operation
+        self.mc_put_hook: Any = None               # called (server, cluster id) before each PUT is judged
         self._issuers: dict[str, Any] = {}        # issuer -> callable returning an RSA public key
         self._busy: set[str] = set()               # identities with a FIC write in flight
         self.aad_key = SigningKey()
@@ -657,6 +680,9 @@ class ArmServer:
             tlow = rlow[4:]
             if provider == "microsoft.containerservice" and rtype == "managedclusters":
                 return self._managed_clusters(req, sub, rg, name, tlow)
+            if provider == "microsoft.containerservice" and rtype == "locations" and tlow[:1] == ["operations"] \
+                    and len(tail) == 2 and req.method == "GET":
+                return self._mc_operation(req, tail[1])
             if provider == "microsoft.managedidentity" and rtype == "userassignedidentities":
                 return self._identities(req, sub, rg, name, tail, tlow)
             if provider == "microsoft.compute" and rtype == "virtualmachinescalesets":
@@ -713,13 +739,168 @@ class ArmServer:
         if mc is None:
             raise self._not_found(MC_TYPE, name, rg)
         if not tail:
+            self._settle_mc_operations()
+            mc = self.managed_clusters[rid]
             if req.method == "GET":
-                return _json(200, mc)
-            raise ArmError(405, "MethodNotAllowed", "The local ARM serves managed clusters read-only.")
+                return self._mc_response(200, rid, mc)
+            if req.method == "PUT":
+                return self._managed_cluster_put(req, rid, mc)
+            raise ArmError(405, "MethodNotAllowed", "The local ARM serves GET and PUT on managed clusters (PATCH "
+                                                    "updates only tags on AKS; it is not served).")
         if tail[0] in ("listclusterusercredential", "listclusteradmincredential") and req.method == "POST":
             return _json(200, {"kubeconfigs": [{"name": "clusterUser" if "user" in tail[0] else "clusterAdmin",
                                                 "value": base64.b64encode(self._kubeconfig(mc).encode()).decode()}]})
         raise ArmError(404, "NotFound", "Unknown managed cluster operation.")
+
+    # managed-cluster writes ---------------------------------------------------------------------
+    def etag_of(self, cluster_id: str) -> str:
+        rid = cluster_id.lower()
+        if rid not in self.mc_etags:
+            self.mc_etags[rid] = f'"{uuid.uuid5(uuid.NAMESPACE_URL, rid + "/0")}"'
+        return self.mc_etags[rid]
+
+    def _new_etag(self, rid: str) -> None:
+        self.mc_etags[rid] = f'"{uuid.uuid4()}"'
+
+    def _mc_response(self, status: int, rid: str, mc: dict[str, Any],
+                     headers: list[tuple[str, str]] | None = None) -> HttpResponse:
+        etag = self.etag_of(rid)
+        return _json(status, {**mc, "eTag": etag.strip('"')}, [("ETag", etag), *(headers or [])])
+
+    def managed_cluster_id(self, name: str) -> str:
+        for rid, mc in self.managed_clusters.items():
+            if mc.get("name") == name or rid == name.lower():
+                return rid
+        raise KeyError(name)
+
+    def start_mc_operation(self, cluster: str, seconds: float, kind: str = "upgrade") -> str:
+        """Start another long-running operation on a cluster (an upgrade, say): PUTs get 409 until it ends."""
+        with self.lock:
+            rid = self.managed_cluster_id(cluster)
+            return self._start_op(rid, kind, seconds).id
+
+    def _start_op(self, rid: str, kind: str, seconds: float) -> _McOperation:
+        now = self.clock.monotonic()
+        op = _McOperation(str(uuid.uuid4()), rid, kind, now, now + seconds,
+                          self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
+        self.mc_operations[op.id] = op
+        mc = self.managed_clusters[rid]
+        mc.setdefault("properties", {})["provisioningState"] = "Upgrading" if kind == "upgrade" else "Updating"
+        self._new_etag(rid)
+        return op
+
+    def _running_op(self, rid: str) -> _McOperation | None:
+        return next((o for o in self.mc_operations.values() if o.cluster_id == rid and o.status == "InProgress"),
+                    None)
+
+    def _settle_mc_operations(self) -> None:
+        now = self.clock.monotonic()
+        for op in list(self.mc_operations.values()):
+            if op.status != "InProgress" or op.end > now:
+                continue
+            op.status = "Succeeded"
+            mc = self.managed_clusters.get(op.cluster_id)
+            if mc is None:
+                continue
+            mc.setdefault("properties", {})["provisioningState"] = "Succeeded"
+            self._new_etag(op.cluster_id)
+            if op.kind == "update":
+                self._mirror_pod_identities(op.cluster_id, op.old_profile, op.new_profile)
+
+    def _managed_cluster_put(self, req: HttpRequest, rid: str, mc: dict[str, Any]) -> HttpResponse:
+        """PUT: If-Match against the ETag (412), 409 while an operation runs, else an update operation
+        that completes ``mc_operation_seconds`` later on the clock (Azure-AsyncOperation to poll)."""
+        if self.mc_put_hook is not None:
+            self.mc_put_hook(self, rid)
+            mc = self.managed_clusters[rid]
+        running = self._running_op(rid)
+        if running is not None:
+            raise ArmError(409, "OperationNotAllowed",
+                           f"Operation is not allowed because there's an in progress {running.kind} managed cluster "
+                           f"operation on the managed cluster started at {running.started_at}. Please wait for it "
+                           "to finish before starting a new operation.")
+        if_match = req.header("if-match")
+        if if_match and if_match.strip() != "*" and if_match.strip().strip('"') != self.etag_of(rid).strip('"'):
+            raise ArmError(412, "PreconditionFailed",
+                           f"Operation failed as the resource's eTag ({self.etag_of(rid)}) does not match the "
+                           f"If-Match header ({if_match}): it was changed since it was read.")
+        try:
+            body = json.loads(req.body or b"{}")
+        except ValueError:
+            raise ArmError(400, "InvalidRequestContent", "The request content was invalid and could not be "
+                                                         "deserialized.") from None
+        if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
+            raise ArmError(400, "InvalidRequestContent", "The request content has no properties.")
+        old = copy.deepcopy(mc)
+        props = {**(old.get("properties") or {}), **copy.deepcopy(body["properties"])}
+        for key in ("fqdn", "azurePortalFQDN", "currentKubernetesVersion", "powerState", "nodeResourceGroup"):
+            if key in (old.get("properties") or {}):
+                props[key] = old["properties"][key]
+        issuer = ((old.get("properties") or {}).get("oidcIssuerProfile") or {}).get("issuerURL")
+        if issuer and isinstance(props.get("oidcIssuerProfile"), dict):
+            props["oidcIssuerProfile"] = {**props["oidcIssuerProfile"], "issuerURL": issuer}
+        new = {**old, "tags": body.get("tags", old.get("tags")), "properties": props}
+        self.managed_clusters[rid] = new
+        op = self._start_op(rid, "update", self.mc_operation_seconds)
+        op.old_profile = (old.get("properties") or {}).get("podIdentityProfile")
+        op.new_profile = props.get("podIdentityProfile")
+        location = new.get("location", "eastus")
+        sub = _sub_of(rid) or ""
+        poll = (f"{self.url}/subscriptions/{sub}/providers/Microsoft.ContainerService/locations/{location}/"
+                f"operations/{op.id}?api-version={req.query.get('api-version', '')}")
+        self._settle_mc_operations()  # a zero-second operation completes at once
+        return self._mc_response(200, rid, self.managed_clusters[rid],
+                                 [("Azure-AsyncOperation", poll), ("Retry-After", "10")])
+
+    def _mc_operation(self, req: HttpRequest, op_id: str) -> HttpResponse:
+        self._settle_mc_operations()
+        op = self.mc_operations.get(op_id.lower()) or next(
+            (o for o in self.mc_operations.values() if o.id.lower() == op_id.lower()), None)
+        if op is None:
+            raise ArmError(404, "NotFound", f"Operation {op_id} not found.")
+        out: dict[str, Any] = {"name": op.id, "status": op.status, "startTime": op.started_at}
+        if op.status != "InProgress":
+            out["endTime"] = self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        return _json(200, out, [("Retry-After", "10")] if op.status == "InProgress" else [])
+
+    def _mirror_pod_identities(self, rid: str, old: Any, new: Any) -> None:
+        """The add-on materializes its pod identities as AzureIdentity/AzureIdentityBinding objects (and its
+        exceptions as AzurePodIdentityExceptions): reflect a profile change in the attached cluster."""
+        if self.kube is None:
+            return
+        kname = self.kube_names.get(rid)
+        if kname not in self.kube.clusters:
+            return
+        c = self.kube.clusters[kname]
+        old, new = old or {}, new or {}
+        if not new.get("enabled"):
+            new = {**new, "userAssignedIdentities": [], "userAssignedIdentityExceptions": []}
+
+        def keyed(profile: dict[str, Any], field: str) -> dict[tuple[str, str], dict[str, Any]]:
+            return {(e.get("namespace", ""), e.get("name", "")): e for e in profile.get(field) or []}
+
+        before, after = keyed(old, "userAssignedIdentities"), keyed(new, "userAssignedIdentities")
+        group = "aadpodidentity.k8s.io/v1"
+        for (ns, name) in before.keys() - after.keys():
+            for kind, obj in (("azureidentitybindings", f"{name}-binding"), ("azureidentities", name)):
+                if c.get(kind, ns, obj) is not None:
+                    c.remove(kind, ns, obj)
+        for (ns, name) in after.keys() - before.keys():
+            e = after[(ns, name)]
+            ident = e.get("identity") or {}
+            c.add({"apiVersion": group, "kind": "AzureIdentity", "metadata": {"name": name, "namespace": ns},
+                   "spec": {"type": 0, "resourceID": ident.get("resourceId"), "clientID": ident.get("clientId")}})
+            c.add({"apiVersion": group, "kind": "AzureIdentityBinding",
+                   "metadata": {"name": f"{name}-binding", "namespace": ns},
+                   "spec": {"azureIdentity": name, "selector": e.get("bindingSelector") or name}})
+        ebefore, eafter = keyed(old, "userAssignedIdentityExceptions"), keyed(new, "userAssignedIdentityExceptions")
+        for (ns, name) in ebefore.keys() - eafter.keys():
+            if c.get("azurepodidentityexceptions", ns, name) is not None:
+                c.remove("azurepodidentityexceptions", ns, name)
+        for (ns, name) in eafter.keys() - ebefore.keys():
+            c.add({"apiVersion": group, "kind": "AzurePodIdentityException",
+                   "metadata": {"name": name, "namespace": ns},
+                   "spec": {"podLabels": dict(eafter[(ns, name)].get("podLabels") or {})}})
 
     def _kubeconfig(self, mc: dict[str, Any]) -> str:
         import yaml

@@ -1,0 +1,66 @@
+"""``migrate cutover`` and ``migrate cutover status``: thin wrappers around ``migrator.cutover``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from migrator.cutover.connect import Access, Connections
+from migrator.cutover.context import Interrupts, Options
+from migrator.cutover.cutover import cutover_operation
+from migrator.cutover.errors import ClusterUnreachable
+from migrator.cutover.executor import execute, make_run, new_journal
+from migrator.cutover.journal import Journal, default_journal_path
+from migrator.cutover.report import Reporter, make_reporter
+from migrator.cutover.state import namespace_status
+from migrator.cutover.target import cluster_plan, load_plan, namespace_target, planned_namespaces
+from migrator.errors import ExitCode, SourceError
+
+
+def run_cutover(plan_path: Path, cluster: str, namespace: str, *, access: Access, options: Options,
+                changed_at_source: tuple[str, ...] = (), journal: Path | None = None,
+                reporter: Reporter | None = None, stdin: Any = None,
+                interrupts: Interrupts | None = None) -> ExitCode:
+    plan = load_plan(plan_path)
+    target = namespace_target(plan, cluster, namespace, frozenset(changed_at_source))
+    reporter = reporter or make_reporter(stdin=stdin)
+    log = new_journal(journal or default_journal_path(), access, "cutover")
+    conn = Connections(access)
+    try:
+        run = make_run(target, conn, access, options, reporter, log, "cutover", interrupts)
+        run.plan_ref = str(plan_path)
+        op = cutover_operation(run)
+        execute(run, op, stdin=stdin)
+    finally:
+        conn.close()
+    return ExitCode.OK
+
+
+def run_status(plan_path: Path, cluster: str | None, *, access: Access, reporter: Reporter | None = None
+               ) -> ExitCode:
+    """Per cluster and namespace of the plan, the step each is at, read from the clusters."""
+    plan = load_plan(plan_path)
+    clusters = [cluster_plan(plan, cluster)] if cluster else [c for c in plan.clusters
+                                                             if planned_namespaces(plan, c.name)]
+    reporter = reporter or make_reporter()
+    journal = Journal(None, clock=access.clock, run="status", operator=access.who(), command="status")
+    conn = Connections(access)
+    unreachable = 0
+    try:
+        for cp in clusters:
+            lines = []
+            try:
+                for ns in planned_namespaces(plan, cp.name):
+                    # every workload is judged from its live template, wherever it is changed
+                    everything = frozenset(f"{w.kind}/{w.name}" for w in plan.workloads
+                                           if w.cluster == cp.name and w.namespace == ns)
+                    target = namespace_target(plan, cp.name, ns, everything)
+                    run = make_run(target, conn, access, Options(dry_run=True), reporter, journal, "status")
+                    lines.append(namespace_status(run).line)
+            except (ClusterUnreachable, SourceError) as exc:
+                unreachable += 1
+                lines.append(f"unreachable: {exc.message}")
+            reporter.header(cp.name, lines)
+    finally:
+        conn.close()
+    return ExitCode.PARTIAL if unreachable else ExitCode.OK
