@@ -38,6 +38,20 @@ class Step(Protocol):
     def verify(self, run: "Run") -> str: ...
 
 
+class StepBase:
+    """Defaults for a step: it reads only, always runs (no postcondition to skip on), checks nothing first."""
+
+    key = ""
+    title = ""
+    mutates = False
+
+    def done(self, run: "Run") -> bool:
+        return False
+
+    def check(self, run: "Run") -> None:
+        return None
+
+
 @dataclass(frozen=True)
 class Options:
     dry_run: bool = False

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from migrator.cutover.context import Run
+from migrator.cutover.context import Run, StepBase
 from migrator.cutover.errors import StepFailed, StepRefused
 from migrator.cutover.executor import Operation
 from migrator.cutover.kube import MERGE, KubeApiError
@@ -52,13 +52,10 @@ def _crd_objects(run: Run, kind: str) -> list[dict[str, Any]]:
     return run.kube.list(kind, None)
 
 
-class FinalizePreflight:
+class FinalizePreflight(StepBase):
     key = "preflight"
     title = "preflight checks (read-only): no binding may remain"
     mutates = False
-
-    def done(self, run: Run) -> bool:
-        return False
 
     def check(self, run: Run) -> None:
         from migrator.inventory.resolve import resolve
@@ -126,7 +123,7 @@ def _remove(run: Run, kind: str, obj: dict[str, Any], *, record: bool = True) ->
     run.changed += 1
 
 
-class RemoveIdentities:
+class RemoveIdentities(StepBase):
     key = "remove-identities"
     title = "remove the AzureIdentity objects (kept in the record)"
     mutates = True
@@ -136,9 +133,6 @@ class RemoveIdentities:
 
     def done(self, run: Run) -> bool:
         return not self._targets(run)
-
-    def check(self, run: Run) -> None:
-        pass
 
     def act(self, run: Run) -> None:
         self._n = 0
@@ -158,7 +152,7 @@ class RemoveIdentities:
         return f"{getattr(self, '_n', 0)} removed" + (" (dry run)" if run.dry_run else "")
 
 
-class RemoveExceptions:
+class RemoveExceptions(StepBase):
     key = "remove-exceptions"
     title = "remove the AzurePodIdentityExceptions once NMI is gone"
     mutates = True
@@ -170,9 +164,6 @@ class RemoveExceptions:
 
     def done(self, run: Run) -> bool:
         return bool(_install(run).nmi) or not _crd_objects(run, "AzurePodIdentityException")
-
-    def check(self, run: Run) -> None:
-        pass
 
     def act(self, run: Run) -> None:
         self._n = 0
@@ -187,7 +178,7 @@ class RemoveExceptions:
         return f"{getattr(self, '_n', 0)} removed" + (" (dry run)" if run.dry_run else "")
 
 
-class ClearAssigned:
+class ClearAssigned(StepBase):
     key = "clear-assigned"
     title = "clear AzureAssignedIdentity objects MIC left behind"
     mutates = True
@@ -199,9 +190,6 @@ class ClearAssigned:
 
     def done(self, run: Run) -> bool:
         return bool(_install(run).mic) or not _crd_objects(run, "AzureAssignedIdentity")
-
-    def check(self, run: Run) -> None:
-        pass
 
     def act(self, run: Run) -> None:
         self._n = 0
@@ -231,16 +219,11 @@ class ClearAssigned:
         return f"{getattr(self, '_n', 0)} cleared" + (" (dry run)" if run.dry_run else "")
 
 
-class Report:
+class Report(StepBase):
     key = "report"
     title = "what is left for you to do"
     mutates = False
 
-    def done(self, run: Run) -> bool:
-        return False
-
-    def check(self, run: Run) -> None:
-        pass
 
     def act(self, run: Run) -> None:
         lines = report_lines(run)

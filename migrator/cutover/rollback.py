@@ -25,7 +25,7 @@ from typing import Any
 
 from migrator.cutover.armwrite import ManagedClusterWriter
 from migrator.cutover.connect import utc_text
-from migrator.cutover.context import Run
+from migrator.cutover.context import Run, StepBase
 from migrator.cutover.errors import StepFailed, StepRefused
 from migrator.cutover.executor import Operation
 from migrator.cutover.kube import MERGE, KubeApiError
@@ -65,13 +65,10 @@ def removed_addon(run: Run) -> list[tuple[str, dict[str, Any]]]:
 # ============================================================================= 1. preflight
 
 
-class RollbackPreflight:
+class RollbackPreflight(StepBase):
     key = "preflight"
     title = "preflight checks (read-only)"
     mutates = False
-
-    def done(self, run: Run) -> bool:
-        return False
 
     def check(self, run: Run) -> None:
         from migrator.inventory.podidentity import detect
@@ -131,7 +128,7 @@ def cluster_writer(run: Run) -> ManagedClusterWriter:
                                 on_event=on_event)
 
 
-class RestoreBindings:
+class RestoreBindings(StepBase):
     key = "restore-bindings"
     title = "recreate the pod identity bindings unbind removed"
     mutates = True
@@ -147,9 +144,6 @@ class RestoreBindings:
             entries = ((mc.get("properties") or {}).get("podIdentityProfile") or {}).get("userAssignedIdentities")
             return all(_addon_present(entries or [], e) for _k, e in addon)
         return True
-
-    def check(self, run: Run) -> None:
-        pass
 
     def act(self, run: Run) -> None:
         self._n = 0
@@ -208,7 +202,7 @@ class RestoreBindings:
 # ============================================================================= 3 and 4. templates
 
 
-class _RestoreTemplates:
+class _RestoreTemplates(StepBase):
     key = ""
     title = ""
     mutates = True
@@ -241,9 +235,6 @@ class _RestoreTemplates:
             return True
         pods = run.kube.list("Pod", run.namespace)
         return all(self._holds(run, k, n, b, pods)[0] for k, n, b in entries)
-
-    def check(self, run: Run) -> None:
-        pass
 
     def act(self, run: Run) -> None:
         self._n = 0
@@ -375,7 +366,7 @@ class RemoveWorkloadIdentity(_RestoreTemplates):
 # ============================================================================= 5. service accounts
 
 
-class RestoreServiceAccounts:
+class RestoreServiceAccounts(StepBase):
     key = "restore-service-accounts"
     title = "restore the service accounts"
     mutates = True

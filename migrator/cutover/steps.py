@@ -24,7 +24,7 @@ import re
 from typing import Any
 
 from migrator.cutover.connect import micro_time, parse_time, utc_text
-from migrator.cutover.context import Run
+from migrator.cutover.context import Run, StepBase
 from migrator.cutover.errors import StepFailed, StepRefused
 from migrator.cutover.federation import TokenExchanger, explain, jwt_claims
 from migrator.cutover.kube import MERGE, KubeApiError
@@ -59,13 +59,10 @@ def _short(client_id: str | None) -> str:
 # ============================================================================= 1. preflight
 
 
-class Preflight:
+class Preflight(StepBase):
     key = "preflight"
     title = "preflight checks (read-only)"
     mutates = False
-
-    def done(self, run: Run) -> bool:
-        return False
 
     def check(self, run: Run) -> None:
         from migrator.inventory.gitops import owner_of
@@ -310,16 +307,11 @@ def _check_workloads(run: Run, owner_of: Any) -> list[str]:
 # ============================================================================= 2. federation
 
 
-class Federation:
+class Federation(StepBase):
     key = "federation"
     title = "prove the federation: token request + exchange at Entra (read-only)"
     mutates = False
 
-    def done(self, run: Run) -> bool:
-        return False
-
-    def check(self, run: Run) -> None:
-        pass
 
     def act(self, run: Run) -> None:
         proved = 0
@@ -410,7 +402,7 @@ def _sa_holds(obj: dict[str, Any] | None, want: dict[str, str]) -> bool:
     return all(ann.get(k) == v for k, v in want.items())
 
 
-class ServiceAccounts:
+class ServiceAccounts(StepBase):
     key = "service-accounts"
     title = "annotate the service accounts with the client ID"
     mutates = True
@@ -498,16 +490,11 @@ def patch_live(run: Run, kind: str, name: str, build: Any, content_type: str | N
 # ============================================================================= 4. webhook dry run
 
 
-class WebhookCheck:
+class WebhookCheck(StepBase):
     key = "webhook"
     title = "check the webhook will mutate the pods (server-side dry run)"
     mutates = False
 
-    def done(self, run: Run) -> bool:
-        return False
-
-    def check(self, run: Run) -> None:
-        pass
 
     def act(self, run: Run) -> None:
         problems = []
@@ -579,7 +566,7 @@ def _label_lines(obj: dict[str, Any], kind: str, change: TemplateChange) -> list
     return lines
 
 
-class _TemplateStep:
+class _TemplateStep(StepBase):
     """Shared by steps 5 and 6: patch the in-place templates, verify the at-source ones, wait, verify pods."""
 
     key = ""

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from migrator.cutover.connect import utc_text
-from migrator.cutover.context import Run
+from migrator.cutover.context import Run, StepBase
 from migrator.cutover.errors import StepFailed, StepRefused
 from migrator.cutover.executor import Operation
 from migrator.cutover.kube import KubeApiError
@@ -106,13 +106,10 @@ def _records(run: Run, namespaces: tuple[str, ...]) -> list[Record]:
     return out
 
 
-class UnbindPreflight:
+class UnbindPreflight(StepBase):
     key = "preflight"
     title = "preflight checks (read-only)"
     mutates = False
-
-    def done(self, run: Run) -> bool:
-        return False
 
     def check(self, run: Run) -> None:
         from migrator.cutover.state import namespace_status
@@ -153,7 +150,7 @@ class UnbindPreflight:
         return f"{len(found)} binding(s) to remove, none in use"
 
 
-class RemoveBindings:
+class RemoveBindings(StepBase):
     key = "remove-bindings"
     title = "remove the AzureIdentityBindings (kept in the record)"
     mutates = True
@@ -163,9 +160,6 @@ class RemoveBindings:
 
     def done(self, run: Run) -> bool:
         return all(run.kube.get("AzureIdentityBinding", c.namespace, c.name) is None for c in self._mine(run))
-
-    def check(self, run: Run) -> None:
-        pass
 
     def act(self, run: Run) -> None:
         self._n = 0
@@ -201,7 +195,7 @@ class RemoveBindings:
         return f"{n} removed"
 
 
-class RemoveAddonIdentities:
+class RemoveAddonIdentities(StepBase):
     key = "remove-addon-identities"
     title = "remove the add-on's pod identities (one managed-cluster update)"
     mutates = True
@@ -216,9 +210,6 @@ class RemoveAddonIdentities:
         _, entries = _addon_profile(run)
         present = {(e.get("namespace"), e.get("name")) for e in entries}
         return not any(c.addon in present for c in mine)
-
-    def check(self, run: Run) -> None:
-        pass
 
     def act(self, run: Run) -> None:
         self._n = 0
