@@ -29,6 +29,7 @@ class LiveSettings:
     ca_bundle: str | None = None
     credential: Any = None  # a TokenCredential; DefaultAzureCredential when None
     clock: Clock | None = None
+    progress: bool = True  # per-cluster progress on a terminal (never in pipes or CI)
 
 
 def needs_arm(fleet: Fleet) -> bool:
@@ -54,9 +55,12 @@ def live_access(fleet: Fleet, settings: LiveSettings, **hooks: Any
         options = LiveOptions(concurrency=settings.concurrency, cluster_deadline=settings.cluster_deadline,
                               kube=KubeReadOptions(request_timeout=settings.request_timeout, page_limit=settings.page_limit),
                               kubeconfig=settings.kubeconfig)
-        reader = LiveFleetReader(arm=arm, options=options, clock=settings.clock,
-                                 on_page=hooks.get("on_page"), on_managed_cluster=hooks.get("on_managed_cluster"),
-                                 on_scale_sets=hooks.get("on_scale_sets"))
+        from migrator.commands.progress import ProgressFleetReader, wanted
+
+        reader_class = ProgressFleetReader if settings.progress and wanted() else LiveFleetReader
+        reader = reader_class(arm=arm, options=options, clock=settings.clock,
+                              on_page=hooks.get("on_page"), on_managed_cluster=hooks.get("on_managed_cluster"),
+                              on_scale_sets=hooks.get("on_scale_sets"))
     azure_factory = None
     if arm is not None and fleet.azure is not None and fleet.azure.live:
         on_document = hooks.get("on_azure_document")

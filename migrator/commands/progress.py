@@ -1,0 +1,60 @@
+"""Live progress per cluster on a terminal (rich); nothing in pipes and CI.
+
+A thin subclass of the live reader: the sources stay free of presentation, the commands opt in.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from migrator.fleet import ClusterSpec
+from migrator.kinds import KINDS
+from migrator.sources.live import ClusterRead, LiveFleetReader
+
+
+def wanted(stream: Any = None) -> bool:
+    """A progress display only for a person at a terminal: never in pipes, files or CI."""
+    stream = stream or sys.stderr
+    return bool(getattr(stream, "isatty", lambda: False)()) and not os.environ.get("CI")
+
+
+class ProgressFleetReader(LiveFleetReader):
+    """Shows, per cluster, the kinds listed so far and how the read ended."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        inner = kwargs.pop("on_page", None)
+        super().__init__(*args, on_page=self._page, **kwargs)
+        self._inner = inner
+        self._progress: Progress | None = None
+        self._tasks: dict[str, Any] = {}
+
+    def _page(self, cluster: str, plural: str, data: bytes, first: bool) -> None:
+        if self._progress is not None and first and cluster in self._tasks:
+            self._progress.advance(self._tasks[cluster])
+        if self._inner is not None:
+            self._inner(cluster, plural, data, first)
+
+    async def read_cluster(self, spec: ClusterSpec) -> ClusterRead:
+        if self._progress is not None:
+            self._tasks[spec.name] = self._progress.add_task(spec.name, total=len(KINDS))
+        result = await super().read_cluster(spec)
+        if self._progress is not None:
+            state = "[green]read" if result.error is None else f"[red]not read: {result.error.message}"
+            self._progress.update(self._tasks[spec.name], description=f"{spec.name}  {state}",
+                                  completed=len(KINDS))
+        return result
+
+    async def read_clusters(self, specs: list[ClusterSpec]) -> list[ClusterRead]:
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("kinds"), TimeElapsedColumn())
+        with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
+            self._progress = progress
+            try:
+                return await super().read_clusters(specs)
+            finally:
+                self._progress = None
