@@ -7,6 +7,11 @@ errors honouring Retry-After, a timeout per request. The response bytes go strai
 ``decode.kube.decode_page``: the client's model deserialization (about 1.3 s and 150 MB per 2,000 pods)
 is never used, and only the projected fields of each page are kept.
 
+Pages above 128 KiB come gzipped (``Accept-Encoding: gzip``, as kubectl asks). The live reader's
+sessions leave them compressed (``auto_decompress=False``) and they are inflated on a worker thread:
+zlib releases the GIL, so inflating overlaps the event loop's decoding instead of queueing behind it
+(a fifth of the loop's time otherwise).
+
 Only GET requests are ever made.
 """
 
@@ -15,6 +20,9 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import threading
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +52,27 @@ class ReadStats:
     bytes: int = 0
     retries: int = 0
     restarts: int = 0
+
+
+_GZIP_MAGIC = b"\x1f\x8b"  # a JSON body never starts with these bytes
+_inflater: ThreadPoolExecutor | None = None
+_inflater_lock = threading.Lock()
+
+
+def _gunzip(data: bytes) -> bytes:
+    return zlib.decompress(data, 16 + zlib.MAX_WBITS)
+
+
+async def _inflate(data: bytes) -> bytes:
+    """A gzip body inflated on a worker thread (a body the session already inflated is returned as is)."""
+    global _inflater
+    if not data.startswith(_GZIP_MAGIC):
+        return data
+    if _inflater is None:
+        with _inflater_lock:
+            if _inflater is None:
+                _inflater = ThreadPoolExecutor(max_workers=2, thread_name_prefix="inflate")
+    return await asyncio.get_running_loop().run_in_executor(_inflater, _gunzip, data)
 
 
 class _Permanent(Exception):
@@ -85,7 +114,7 @@ class KubeLister:
 
     async def _get(self, path: str, query: list[tuple[str, Any]]) -> tuple[int, Any, bytes]:
         method, url, headers, _, _ = await self.api.param_serialize(
-            "GET", path, query_params=query, header_params={"Accept": "application/json"},
+            "GET", path, query_params=query, header_params={"Accept": "application/json", "Accept-Encoding": "gzip"},
             auth_settings=["BearerToken"],
         )
         response = await self.api.call_api(method, url, header_params=headers,
@@ -94,6 +123,7 @@ class KubeLister:
             body = await response.read()
         finally:
             response.response.release()
+        body = await _inflate(body)
         self.stats.requests += 1
         self.stats.bytes += len(body)
         return response.status, response.headers, body

@@ -34,12 +34,19 @@ class LiveOptions:
     kubeconfig: Path | None = None
 
 
-@dataclass
+@dataclass(repr=False)
 class ClusterRead:
     spec: ClusterSpec
     documents: ClusterDocuments | None = None
     error: SourceError | None = None
     stats: ReadStats = field(default_factory=ReadStats)
+
+    def __repr__(self) -> str:
+        # never the documents: asyncio.run() reprs its main task's result (this list) when it restores
+        # the SIGINT handler, and the generated repr walked every decoded object of six clusters
+        state = "not read" if self.documents is None and self.error is None else \
+            f"error={self.error!r}" if self.error is not None else "documents=..."
+        return f"ClusterRead({self.spec.name!r}, {state}, stats={self.stats!r})"
 
 
 class LiveFleetReader:
@@ -106,6 +113,9 @@ class LiveFleetReader:
                 scale_sets = arm_decode.decode_arm_list(vmss, f"{spec.name}:virtualMachineScaleSets",
                                                         arm_decode.ScaleSet, "virtual machine scale sets")
         api = await self._api_client(spec)
+        # gzip pages are inflated off the event loop (sources.kube._inflate), not by the session
+        session = getattr(api.configuration, "client_session_kwargs", None) or {}
+        api.configuration.client_session_kwargs = {**session, "auto_decompress": False}
         try:
             hook = (lambda plural, data, first: self.on_page(spec.name, plural, data, first)) if self.on_page else None
             lister = KubeLister(api, spec.name, options=self.options.kube, clock=self.clock,
