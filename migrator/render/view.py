@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from migrator.plan.model import (
     Blocked,
@@ -192,13 +192,35 @@ def build_view(plan: Plan, exceptions: tuple[ExceptionNeed, ...] = ()) -> Render
     for b in plan.blocked:
         blocked_by_obj[(b.cluster, b.namespace, b.object)].append(b.reason)
 
-    # which namespaces each binding's credentials live in
+    # which namespaces each binding's credentials live in, and the bindings each namespace uses
     binding_users: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     for c in plan.credentials:
         for text in c.why.bindings:
             split = _split_binding(text, c.cluster)
             if split:
                 binding_users[(c.cluster, *split)].add(c.namespace)
+    bindings_of_ns: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
+    for (cl, bns, bname), users in binding_users.items():
+        for user in users:
+            bindings_of_ns[(cl, user)].add((bns, bname))
+
+    # every plan item indexed once by (cluster, namespace): one pass, not one scan per namespace
+    sas_by_ns: dict[tuple[str, str], list[ServiceAccountPlan]] = defaultdict(list)
+    for s in plan.service_accounts:
+        sas_by_ns[(s.cluster, s.namespace)].append(s)
+    workloads_by_ns: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for w in plan.workloads:
+        workloads_by_ns[(w.cluster, w.namespace)].append(w)
+    blocked_by_ns: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for b in plan.blocked:
+        blocked_by_ns[(b.cluster, b.namespace)].append(b)
+    risks_by_ns: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for r in plan.risks:
+        risks_by_ns[(r.cluster, r.namespace)].append(r)
+    namespaces_of: dict[str, set[str]] = defaultdict(set)
+    for cluster_ns in (*creds_by_ns, *sas_by_ns, *workloads_by_ns, *blocked_by_ns, *risks_by_ns):
+        if cluster_ns[1]:
+            namespaces_of[cluster_ns[0]].add(cluster_ns[1])
 
     clusters: list[ClusterView] = []
     ordered = sorted(plan.clusters, key=lambda c: (group_rank(c.group), c.group, c.name))
@@ -206,20 +228,15 @@ def build_view(plan: Plan, exceptions: tuple[ExceptionNeed, ...] = ()) -> Render
     wave_of = {key: i + 1 for i, key in enumerate(ranks)}
     for cp in ordered:
         name = cp.name
-        namespaces = sorted(
-            {c.namespace for c in plan.credentials if c.cluster == name}
-            | {s.namespace for s in plan.service_accounts if s.cluster == name}
-            | {w.namespace for w in plan.workloads if w.cluster == name}
-            | {b.namespace for b in plan.blocked if b.cluster == name and b.namespace}
-            | {r.namespace for r in plan.risks if r.cluster == name and r.namespace})
+        namespaces = sorted(namespaces_of[name])
         ns_views = []
         for ns in namespaces:
             sa_items = tuple(
                 _sa_item(s, creds_by_sa[(name, ns, s.name)], blocked_by_obj[(name, ns, f"ServiceAccount/{s.name}")])
-                for s in plan.service_accounts if s.cluster == name and s.namespace == ns)
+                for s in sas_by_ns[(name, ns)])
             sa_state = {s.plan.name: s for s in sa_items}
             workloads = []
-            for w in (w for w in plan.workloads if w.cluster == name and w.namespace == ns):
+            for w in workloads_by_ns[(name, ns)]:
                 own = blocked_by_obj[(name, ns, f"{w.kind}/{w.name}")]
                 sa = sa_state.get(w.service_account)
                 if own:
@@ -232,13 +249,12 @@ def build_view(plan: Plan, exceptions: tuple[ExceptionNeed, ...] = ()) -> Render
                                                   "render knows: change it where it is defined"))
                 else:
                     workloads.append(WorkloadItem(w, sa.state))
-            bindings = sorted({(bns, bname) for (cl, bns, bname), users in binding_users.items()
-                               if cl == name and ns in users})
+            bindings = sorted(bindings_of_ns[(name, ns)])
             ns_views.append(NamespaceView(
                 cluster=cp, name=ns, segment=path_segment(ns), credentials=tuple(creds_by_ns[(name, ns)]),
                 service_accounts=sa_items, workloads=tuple(workloads),
-                blocked=tuple(b for b in plan.blocked if b.cluster == name and b.namespace == ns),
-                risks=tuple(r for r in plan.risks if r.cluster == name and r.namespace == ns),
+                blocked=tuple(blocked_by_ns[(name, ns)]),
+                risks=tuple(risks_by_ns[(name, ns)]),
                 bindings=tuple(BindingRef(bns, bname, tuple(sorted(binding_users[(name, bns, bname)])))
                                for bns, bname in bindings),
             ))
