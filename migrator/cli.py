@@ -61,7 +61,17 @@ def _fail(error: MigratorError) -> NoReturn:
     sys.exit(int(error.exit_code))
 
 
-@click.group(help="Move AKS fleets off AAD Pod Identity onto Entra Workload Identity.\n\n" + EXIT_CODES_HELP)
+class _Group(click.Group):
+    """Every command's MigratorError becomes one line on stderr and its exit code, here and only here."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except MigratorError as exc:
+            _fail(exc)
+
+
+@click.group(cls=_Group, help="Move AKS fleets off AAD Pod Identity onto Entra Workload Identity.\n\n" + EXIT_CODES_HELP)
 @click.version_option(package_name="wi-migrator", prog_name="migrate")
 def main() -> None:
     pass
@@ -82,12 +92,9 @@ def main() -> None:
 def catalog(fleet_path: Path, output: str, out: Path | None, fail_on: str, ignore: str, **live: object) -> None:
     from migrator.commands.catalog import run_catalog
 
-    try:
-        code = run_catalog(fleet_path, output=output, out=out, fail_on=fail_on,
-                           ignore=frozenset(c.strip() for c in ignore.split(",") if c.strip()),
-                           live=_live(live))  # type: ignore[arg-type]
-    except MigratorError as exc:
-        _fail(exc)
+    code = run_catalog(fleet_path, output=output, out=out, fail_on=fail_on,
+                       ignore=frozenset(c.strip() for c in ignore.split(",") if c.strip()),
+                       live=_live(live))  # type: ignore[arg-type]
     sys.exit(int(code))
 
 
@@ -111,12 +118,9 @@ def plan(fleet_path: Path, strategy: str, sa_conflicts: str, proxy_sidecar: tupl
          acknowledge_data_plane_grants: bool, out: Path | None, check: bool, **live: object) -> None:
     from migrator.commands.plan import run_plan
 
-    try:
-        code = run_plan(fleet_path, out=out, check=check, strategy=strategy, sa_conflicts=sa_conflicts,
-                        proxy_sidecar=proxy_sidecar, acknowledge=acknowledge_data_plane_grants,
-                        live=_live(live))
-    except MigratorError as exc:
-        _fail(exc)
+    code = run_plan(fleet_path, out=out, check=check, strategy=strategy, sa_conflicts=sa_conflicts,
+                    proxy_sidecar=proxy_sidecar, acknowledge=acknowledge_data_plane_grants,
+                    live=_live(live))
     sys.exit(int(code))
 
 
@@ -126,10 +130,7 @@ def plan(fleet_path: Path, strategy: str, sa_conflicts: str, proxy_sidecar: tupl
 def explain(code: str | None) -> None:
     from migrator.commands.explain import explain as explain_code
 
-    try:
-        click.echo(explain_code(code), nl=False)
-    except MigratorError as exc:
-        _fail(exc)
+    click.echo(explain_code(code), nl=False)
 
 
 @main.command(help="Write the snapshot layout (redacted) from the live sources, and a fleet file that "
@@ -143,10 +144,7 @@ def explain(code: str | None) -> None:
 def snapshot(fleet_path: Path, to: Path, force: bool, **live: object) -> None:
     from migrator.commands.snapshot import run_snapshot
 
-    try:
-        code = run_snapshot(fleet_path, to, force=force, live=_live(live))  # type: ignore[arg-type]
-    except MigratorError as exc:
-        _fail(exc)
+    code = run_snapshot(fleet_path, to, force=force, live=_live(live))  # type: ignore[arg-type]
     sys.exit(int(code))
 
 
@@ -164,10 +162,7 @@ def render(plan_path: Path | None, fleet_path: Path | None, out: Path) -> None:
 
     if (plan_path is None) == (fleet_path is None):
         raise click.UsageError("give exactly one of --plan and --fleet")
-    try:
-        code = run_render(plan_path=plan_path, fleet_path=fleet_path, out=out)
-    except MigratorError as exc:
-        _fail(exc)
+    code = run_render(plan_path=plan_path, fleet_path=fleet_path, out=out)
     sys.exit(int(code))
 
 
@@ -203,13 +198,10 @@ def discover(subscriptions: tuple[str, ...], management_group: str | None, tenan
         raise click.UsageError("give one scope: --subscription (repeatable), --management-group or --tenant")
     if force and merge:
         raise click.UsageError("give --force (replace the file) or --merge (keep your edits), not both")
-    try:
-        code = run_discover(out, scope=Scope(subscriptions=subscriptions, management_group=management_group,
-                                             tenant=tenant),
-                            where=where, only_pod_identity=only_pod_identity, force=force, merge=merge,
-                            settings=DiscoverSettings(arm_endpoint=arm_endpoint, ca_bundle=ca_bundle, cloud=cloud))
-    except MigratorError as exc:
-        _fail(exc)
+    code = run_discover(out, scope=Scope(subscriptions=subscriptions, management_group=management_group,
+                                         tenant=tenant),
+                        where=where, only_pod_identity=only_pod_identity, force=force, merge=merge,
+                        settings=DiscoverSettings(arm_endpoint=arm_endpoint, ca_bundle=ca_bundle, cloud=cloud))
     sys.exit(int(code))
 
 
@@ -324,16 +316,13 @@ def cutover(ctx: click.Context, plan_path: Path | None, cluster: str | None, nam
         raise click.UsageError(f"missing {', '.join(missing)} (or use: migrate cutover status --plan PLAN)")
     from migrator.commands.cutover import run_cutover
 
-    try:
-        access = _access(kw)
-        journal = kw.pop("journal", None)
-        options = _options(kw, check_nmi_logs=check_nmi_logs, propagation_timeout=propagation_timeout)
-        code = run_cutover(plan_path, cluster, namespace, access=access, options=options,  # type: ignore[arg-type]
-                           changed_at_source=changed_at_source, journal=journal,  # type: ignore[arg-type]
-                           reporter=_injected("reporter"), stdin=_injected("stdin"),  # type: ignore[arg-type]
-                           interrupts=_injected("interrupts"))  # type: ignore[arg-type]
-    except MigratorError as exc:
-        _fail(exc)
+    access = _access(kw)
+    journal = kw.pop("journal", None)
+    options = _options(kw, check_nmi_logs=check_nmi_logs, propagation_timeout=propagation_timeout)
+    code = run_cutover(plan_path, cluster, namespace, access=access, options=options,  # type: ignore[arg-type]
+                       changed_at_source=changed_at_source, journal=journal,  # type: ignore[arg-type]
+                       reporter=_injected("reporter"), stdin=_injected("stdin"),  # type: ignore[arg-type]
+                       interrupts=_injected("interrupts"))  # type: ignore[arg-type]
     sys.exit(int(code))
 
 
@@ -346,10 +335,7 @@ def cutover(ctx: click.Context, plan_path: Path | None, cluster: str | None, nam
 def cutover_status(plan_path: Path, cluster: str | None, **kw: object) -> None:
     from migrator.commands.cutover import run_status
 
-    try:
-        code = run_status(plan_path, cluster, access=_access(kw), reporter=_injected("reporter"))  # type: ignore
-    except MigratorError as exc:
-        _fail(exc)
+    code = run_status(plan_path, cluster, access=_access(kw), reporter=_injected("reporter"))  # type: ignore
     sys.exit(int(code))
 
 
@@ -368,15 +354,12 @@ def cutover_status(plan_path: Path, cluster: str | None, **kw: object) -> None:
 def rollback(plan_path: Path, cluster: str, namespace: str, check_nmi_logs: bool, **kw: object) -> None:
     from migrator.commands.rollback import run_rollback
 
-    try:
-        access = _access(kw)
-        journal = kw.pop("journal", None)
-        code = run_rollback(plan_path, cluster, namespace, access=access,  # type: ignore[arg-type]
-                            options=_options(kw, check_nmi_logs=check_nmi_logs), journal=journal,  # type: ignore
-                            reporter=_injected("reporter"), stdin=_injected("stdin"),  # type: ignore[arg-type]
-                            interrupts=_injected("interrupts"))  # type: ignore[arg-type]
-    except MigratorError as exc:
-        _fail(exc)
+    access = _access(kw)
+    journal = kw.pop("journal", None)
+    code = run_rollback(plan_path, cluster, namespace, access=access,  # type: ignore[arg-type]
+                        options=_options(kw, check_nmi_logs=check_nmi_logs), journal=journal,  # type: ignore
+                        reporter=_injected("reporter"), stdin=_injected("stdin"),  # type: ignore[arg-type]
+                        interrupts=_injected("interrupts"))  # type: ignore[arg-type]
     sys.exit(int(code))
 
 
@@ -394,14 +377,11 @@ def rollback(plan_path: Path, cluster: str, namespace: str, check_nmi_logs: bool
 def unbind(plan_path: Path, cluster: str, namespace: str | None, **kw: object) -> None:
     from migrator.commands.unbind import run_unbind
 
-    try:
-        access = _access(kw)
-        journal = kw.pop("journal", None)
-        code = run_unbind(plan_path, cluster, namespace, access=access, options=_options(kw),  # type: ignore
-                          journal=journal, reporter=_injected("reporter"), stdin=_injected("stdin"),  # type: ignore
-                          interrupts=_injected("interrupts"))  # type: ignore[arg-type]
-    except MigratorError as exc:
-        _fail(exc)
+    access = _access(kw)
+    journal = kw.pop("journal", None)
+    code = run_unbind(plan_path, cluster, namespace, access=access, options=_options(kw),  # type: ignore
+                      journal=journal, reporter=_injected("reporter"), stdin=_injected("stdin"),  # type: ignore
+                      interrupts=_injected("interrupts"))  # type: ignore[arg-type]
     sys.exit(int(code))
 
 
@@ -421,14 +401,11 @@ def unbind(plan_path: Path, cluster: str, namespace: str | None, **kw: object) -
 def finalize(plan_path: Path, cluster: str, terraform_out: Path | None, **kw: object) -> None:
     from migrator.commands.finalize import run_finalize
 
-    try:
-        access = _access(kw)
-        journal = kw.pop("journal", None)
-        code = run_finalize(plan_path, cluster, access=access, options=_options(kw), journal=journal,  # type: ignore
-                            reporter=_injected("reporter"), stdin=_injected("stdin"),  # type: ignore[arg-type]
-                            interrupts=_injected("interrupts"), terraform_out=terraform_out)  # type: ignore
-    except MigratorError as exc:
-        _fail(exc)
+    access = _access(kw)
+    journal = kw.pop("journal", None)
+    code = run_finalize(plan_path, cluster, access=access, options=_options(kw), journal=journal,  # type: ignore
+                        reporter=_injected("reporter"), stdin=_injected("stdin"),  # type: ignore[arg-type]
+                        interrupts=_injected("interrupts"), terraform_out=terraform_out)  # type: ignore
     sys.exit(int(code))
 
 
