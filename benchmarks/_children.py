@@ -65,21 +65,22 @@ def ours(args: argparse.Namespace) -> dict[str, Any]:
                 phases[name + "_cpu"] = phases.get(name + "_cpu", 0.0) + time.process_time() - c
         return wrapper
 
-    original_read = LiveFleetReader.read_clusters
+    original_stream = LiveFleetReader.stream_clusters
 
-    async def read_clusters(self: LiveFleetReader, specs: list[Any]) -> list[Any]:
+    async def stream_clusters(self: LiveFleetReader, specs: list[Any]) -> Any:
+        # the catalog builds each cluster as its read completes: this phase includes those builds
         t, c = time.perf_counter(), time.process_time()
-        out = await original_read(self, specs)
+        async for read in original_stream(self, specs):
+            reads.append(read.stats)  # the stats only: the documents must stay free to go
+            yield read
         phases["read_clusters"] = time.perf_counter() - t
         phases["read_clusters_cpu"] = time.process_time() - c
-        reads.extend(out)
-        return out
 
     import migrator.catalog as catalog_mod
     import migrator.report.json as json_report
     from migrator.sources.live import LiveAzureSource
 
-    LiveFleetReader.read_clusters = read_clusters  # type: ignore[method-assign]
+    LiveFleetReader.stream_clusters = stream_clusters  # type: ignore[method-assign]
     LiveAzureSource.read = timed("azure", LiveAzureSource.read)  # type: ignore[method-assign]
     catalog_mod.build_cluster = timed("build", catalog_mod.build_cluster)
     cmd.read_inventory = timed("read_inventory", cmd.read_inventory)
@@ -117,8 +118,8 @@ def ours(args: argparse.Namespace) -> dict[str, Any]:
     result.update({
         "exit_code": int(code), "phases": phases, "gc": dict(gc_time), "clusters": len(report["clusters"]), "failed": failed,
         "uses": len(report.get("uses") or ()),
-        "client": {"requests": sum(r.stats.requests for r in reads), "json_bytes": sum(r.stats.bytes for r in reads),
-                   "retries": sum(r.stats.retries for r in reads), "restarts": sum(r.stats.restarts for r in reads)},
+        "client": {"requests": sum(r.requests for r in reads), "json_bytes": sum(r.bytes for r in reads),
+                   "retries": sum(r.retries for r in reads), "restarts": sum(r.restarts for r in reads)},
     })
     return result
 

@@ -7,6 +7,7 @@ One cluster that cannot be read becomes a ``ClusterFailure`` and the rest comple
 from __future__ import annotations
 
 import asyncio
+import gc
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
@@ -44,6 +45,28 @@ def snapshot_source(fleet: Fleet, spec: ClusterSpec) -> ClusterSource:
     return SnapshotClusterSource(fleet.resolve(spec.snapshot))
 
 
+async def _build_as_read(live: "LiveFleetReader", specs: list[ClusterSpec], clusters: list[ClusterInventory],
+                         failures: list[ClusterFailure]) -> None:
+    """Build each cluster's inventory as soon as its read completes, then let its documents go.
+
+    Only the clusters in flight hold decoded documents (about 15 MB for 2,000 pods); the fleet keeps
+    just the inventories, and building overlaps the other clusters' network waits.
+
+    Each built inventory is then frozen out of the cyclic garbage collector's sight (``gc.freeze``):
+    it lives until the process ends and holds no cycles, yet every full collection walked every pod
+    of every cluster built so far (60 s of a 1,000-cluster catalog). Frozen objects are still freed
+    by reference counting when they go.
+    """
+    async for read in live.stream_clusters(specs):
+        if read.error is not None or read.documents is None:
+            reason = read.error.render() if read.error else "not read"
+            failures.append(ClusterFailure(read.spec.name, read.spec.region, read.spec.peer_group, reason))
+        else:
+            clusters.append(build_cluster(read.spec, read.documents))
+        read.documents = None
+        gc.freeze()
+
+
 def read_inventory(fleet: Fleet, source_for: ClusterSourceFactory = snapshot_source,
                    azure_source: AzureSource | None = None, live: "LiveFleetReader | None" = None,
                    live_azure: "Callable[[list[str]], AzureSource] | None" = None) -> FleetInventory:
@@ -72,12 +95,7 @@ def read_inventory(fleet: Fleet, source_for: ClusterSourceFactory = snapshot_sou
                 failures.append(ClusterFailure(spec.name, spec.region, spec.peer_group,
                                                "no snapshot folder and no live access configured"))
         else:
-            for read in asyncio.run(live.read_clusters(live_specs)):
-                if read.error is not None or read.documents is None:
-                    reason = read.error.render() if read.error else "not read"
-                    failures.append(ClusterFailure(read.spec.name, read.spec.region, read.spec.peer_group, reason))
-                else:
-                    clusters.append(build_cluster(read.spec, read.documents))
+            asyncio.run(_build_as_read(live, live_specs, clusters, failures))
     if azure_source is None and live_azure is not None:
         azure_source = live_azure(_subscriptions(fleet, clusters))
 

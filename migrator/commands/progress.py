@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, AsyncIterator
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -49,12 +49,13 @@ class ProgressFleetReader(LiveFleetReader):
                                   completed=len(KINDS))
         return result
 
-    async def read_clusters(self, specs: list[ClusterSpec]) -> list[ClusterRead]:
+    async def stream_clusters(self, specs: list[ClusterSpec]) -> AsyncIterator[ClusterRead]:
         columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("kinds"), TimeElapsedColumn())
         with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
             self._progress = progress
             try:
-                return await super().read_clusters(specs)
+                async for read in super().stream_clusters(specs):
+                    yield read
             finally:
                 self._progress = None

@@ -12,7 +12,7 @@ import asyncio
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, AsyncIterator, Callable
 
 from migrator.clock import Clock, SystemClock
 from migrator.decode import arm as arm_decode
@@ -126,14 +126,33 @@ class LiveFleetReader:
             await api.close()
         return ClusterDocuments(kube=kube, managed_cluster=mc_doc, scale_sets=scale_sets)
 
-    async def read_clusters(self, specs: list[ClusterSpec]) -> list[ClusterRead]:
+    async def stream_clusters(self, specs: list[ClusterSpec]) -> AsyncIterator[ClusterRead]:
+        """Each cluster's read as soon as it completes (``--concurrency`` at a time), in completion order.
+
+        A consumer that builds each read and drops its documents holds only the clusters in flight:
+        the fleet's decoded documents are never all in memory at once.
+        """
         gate = asyncio.Semaphore(max(1, self.options.concurrency))
 
         async def one(spec: ClusterSpec) -> ClusterRead:
             async with gate:
                 return await self.read_cluster(spec)
 
-        return list(await asyncio.gather(*(one(s) for s in specs)))
+        pending = {asyncio.ensure_future(one(s)) for s in specs}
+        try:
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    yield task.result()
+                del done
+        finally:
+            for task in pending:
+                task.cancel()
+
+    async def read_clusters(self, specs: list[ClusterSpec]) -> list[ClusterRead]:
+        """Every cluster's read, in the order of ``specs`` (all documents held at once: small fleets only)."""
+        reads = {id(r.spec): r async for r in self.stream_clusters(specs)}
+        return [reads[id(s)] for s in specs]
 
 
 class LiveAzureSource:

@@ -158,3 +158,39 @@ def test_cli_snapshot_and_catalog_through_a_kubeconfig(served: Served) -> None:
                           "-o", "json"], capture_output=True, text=True, cwd=REPO)
     assert cat.returncode == 1, cat.stderr  # error findings, all clusters read
     assert json.loads(cat.stdout)["summary"]["clustersRead"] == 5
+
+
+def test_each_cluster_is_built_as_its_read_completes_and_its_documents_let_go(served: Served) -> None:
+    """The fleet's decoded documents are never all held: each read is built, then dropped, before the next."""
+    from typing import Any, AsyncIterator
+
+    from migrator.catalog import read_inventory
+    from migrator.commands.sources import live_access
+    from migrator.fleet import load_fleet
+
+    fleet = load_fleet(served.live_fleet())
+    reader, azure = live_access(fleet, served.settings(concurrency=2))
+    assert reader is not None
+
+    class Watching:
+        """Hands the catalog each read and checks what it did with it before asking for the next."""
+
+        def __init__(self) -> None:
+            self.reads: list[Any] = []
+
+        async def stream_clusters(self, specs: list[Any]) -> AsyncIterator[Any]:
+            async for read in reader.stream_clusters(specs):
+                assert read.documents is not None
+                self.reads.append(read)
+                yield read
+                assert read.documents is None, f"{read.spec.name}: documents still held after its build"
+
+    watching = Watching()
+    inventory = read_inventory(fleet, live=watching, live_azure=azure)  # type: ignore[arg-type]
+    assert sorted(r.spec.name for r in watching.reads) == sorted(c.name for c in fleet.clusters)
+    assert [c.name for c in inventory.clusters] == sorted(c.name for c in fleet.clusters)
+    assert inventory.failures == ()
+    # and it is the same inventory the snapshot of the same state builds
+    snapshot_view, _ = build_report(EXAMPLES / "fleet.yaml")
+    view, _ = build_report(served.live_fleet(name="again.yaml"), live=served.settings(concurrency=2))
+    assert view.view()["uses"] == snapshot_view.view()["uses"]
