@@ -124,6 +124,17 @@ def _annotations(annotations: dict[str, str | None] | None) -> dict[str, str | N
     return {k: v for k, v in annotations.items() if k not in ANNOTATIONS_DROPPED}
 
 
+class _Shared:
+    """One object for equal values within a cluster: a pod's template usually equals its siblings' and
+    its controller's, and its containers those of every replica. Halves the inventory of a cluster."""
+
+    def __init__(self) -> None:
+        self._seen: dict[Any, Any] = {}
+
+    def __call__(self, value: Any) -> Any:
+        return self._seen.setdefault(value, value)
+
+
 def _container(c: s.Container) -> Container:
     return Container(
         name=c.name, image=c.image,
@@ -133,22 +144,23 @@ def _container(c: s.Container) -> Container:
 
 
 def pod_template(labels: dict[str, str | None] | None, annotations: dict[str, str | None] | None,
-                 spec: s.PodSpec | None) -> PodTemplate:
+                 spec: s.PodSpec | None, shared: _Shared | None = None) -> PodTemplate:
     spec = spec or s.PodSpec()
     selector = spec.nodeSelector or {}
     os_name = (selector.get("kubernetes.io/os") or selector.get("beta.kubernetes.io/os") or "").lower()
-    return PodTemplate(
-        labels=labels_of(labels),
-        annotations=labels_of(annotations),
+    share = shared or (lambda value: value)
+    return share(PodTemplate(
+        labels=share(labels_of(labels)),
+        annotations=share(labels_of(annotations)),
         service_account=spec.serviceAccountName or spec.serviceAccount or "default",
         host_network=bool(spec.hostNetwork),
         windows=os_name == "windows",
-        containers=tuple(_container(c) for c in spec.containers or ()),
-        init_containers=tuple(_container(c) for c in spec.initContainers or ()),
-    )
+        containers=share(tuple(_container(c) for c in spec.containers or ())),
+        init_containers=share(tuple(_container(c) for c in spec.initContainers or ())),
+    ))
 
 
-def _template_of(kind: str, doc: s.Workload) -> PodTemplate:
+def _template_of(kind: str, doc: s.Workload, shared: _Shared) -> PodTemplate:
     spec = doc.spec or s.WorkloadSpec()
     template = spec.template
     if kind == "CronJob":
@@ -156,7 +168,7 @@ def _template_of(kind: str, doc: s.Workload) -> PodTemplate:
         template = job.spec.template if job and job.spec else None
     template = template or s.PodTemplate()
     meta = template.metadata or s.TemplateMeta()
-    return pod_template(meta.labels, _annotations(meta.annotations), template.spec)
+    return pod_template(meta.labels, _annotations(meta.annotations), template.spec, shared)
 
 
 def _controller(meta: s.Meta) -> tuple[str, str] | None:
@@ -182,6 +194,7 @@ def _workloads_and_pods(kube: dict[str, tuple[Any, ...] | None]
     if all(kube.get(p) is None for p in (*controller_kinds, "pods")):
         return None, None
     found: dict[ObjectRef, Workload] = {}
+    shared = _Shared()
     # (kind, namespace, name) of each read object -> its controller (kind, name)
     owners: dict[tuple[str, str, str], tuple[str, str] | None] = {}
 
@@ -202,7 +215,7 @@ def _workloads_and_pods(kube: dict[str, tuple[Any, ...] | None]
         for doc in sorted(kube.get(plural) or (), key=lambda d: (d.metadata.namespace, d.metadata.name)):
             ns, name = doc.metadata.namespace, doc.metadata.name
             top_kind, top_name = top(kind, ns, name)
-            template = _template_of(kind, doc)
+            template = _template_of(kind, doc, shared)
             desired, ready = _counts(kind, doc)
             if (top_kind, top_name) == (kind, name):
                 ref = ObjectRef(kind, ns, name)
@@ -219,13 +232,13 @@ def _workloads_and_pods(kube: dict[str, tuple[Any, ...] | None]
     pods: list[Pod] = []
     for doc in sorted(kube.get("pods") or (), key=lambda d: (d.metadata.namespace, d.metadata.name)):
         ns, name = doc.metadata.namespace, doc.metadata.name
-        template = pod_template(doc.metadata.labels, _annotations(doc.metadata.annotations), doc.spec)
+        template = pod_template(doc.metadata.labels, _annotations(doc.metadata.annotations), doc.spec, shared)
         controller = _controller(doc.metadata)
         if controller is None:
             owner = ObjectRef("Pod", ns, name)
         else:
             top_kind, top_name = top(controller[0], ns, controller[1])
-            owner = ObjectRef(top_kind, ns, top_name)
+            owner = shared(ObjectRef(top_kind, ns, top_name))
         if owner not in found:
             # a bare pod, or one whose owner chain ends in a kind we don't read (or didn't capture)
             found[owner] = Workload(owner, labels_of(doc.metadata.labels) if owner.kind == "Pod" else (),
