@@ -213,7 +213,7 @@ def _workloads_and_pods(kube: dict[str, tuple[Any, ...] | None]
     for plural in controller_kinds:
         kind = KINDS[plural].kind
         for doc in sorted(kube.get(plural) or (), key=lambda d: (d.metadata.namespace, d.metadata.name)):
-            ns, name = doc.metadata.namespace, doc.metadata.name
+            ns, name = shared(doc.metadata.namespace), doc.metadata.name
             top_kind, top_name = top(kind, ns, name)
             template = _template_of(kind, doc, shared)
             desired, ready = _counts(kind, doc)
@@ -229,9 +229,10 @@ def _workloads_and_pods(kube: dict[str, tuple[Any, ...] | None]
                 if prior is None or (desired or 0) > (prior.desired or 0):
                     found[ref] = Workload(ref, (), (), template, None, desired, ready, inferred=True)
 
-    pods: list[Pod] = []
+    # equal pods (same owner, template and phase) -> the first of them and how many there are
+    pods: dict[tuple[ObjectRef, PodTemplate, str | None], tuple[ObjectRef, int]] = {}
     for doc in sorted(kube.get("pods") or (), key=lambda d: (d.metadata.namespace, d.metadata.name)):
-        ns, name = doc.metadata.namespace, doc.metadata.name
+        ns, name = shared(doc.metadata.namespace), doc.metadata.name
         template = pod_template(doc.metadata.labels, _annotations(doc.metadata.annotations), doc.spec, shared)
         controller = _controller(doc.metadata)
         if controller is None:
@@ -244,11 +245,15 @@ def _workloads_and_pods(kube: dict[str, tuple[Any, ...] | None]
             found[owner] = Workload(owner, labels_of(doc.metadata.labels) if owner.kind == "Pod" else (),
                                     labels_of(_annotations(doc.metadata.annotations)) if owner.kind == "Pod" else (),
                                     template, None, None, None, inferred=owner.kind != "Pod")
-        phase = doc.status.phase if doc.status else None
-        pods.append(Pod(ObjectRef("Pod", ns, name), template, owner, phase))
+        phase = shared(doc.status.phase) if doc.status else None
+        first, count = pods.get((owner, template, phase), (None, 0))
+        pods[(owner, template, phase)] = (first or ObjectRef("Pod", ns, name), count + 1)
 
     workloads = tuple(sorted(found.values(), key=lambda w: (w.ref.namespace, w.ref.kind, w.ref.name)))
-    return workloads, (None if kube.get("pods") is None else tuple(pods))
+    if kube.get("pods") is None:
+        return workloads, None
+    folded = (Pod(ref, template, owner, phase, count) for (owner, template, phase), (ref, count) in pods.items())
+    return workloads, tuple(sorted(folded, key=lambda p: (p.ref.namespace, p.ref.name)))
 
 
 # ----------------------------------------------------------------------------- cluster-level kinds

@@ -114,10 +114,17 @@ class Workload:
 
 @dataclass(frozen=True, slots=True)
 class Pod:
+    """A running (or finished) pod; equal replicas are folded into one with their ``count``.
+
+    Every reader asks what a workload's pods look like (labels, service account, phase), never which
+    pod it is: the first of equal pods (same owner, template and phase) stands for all of them.
+    """
+
     ref: ObjectRef
     template: PodTemplate
     owner: ObjectRef | None
     phase: str | None
+    count: int = 1
 
 
 @dataclass(frozen=True, slots=True)

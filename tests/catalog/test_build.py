@@ -13,14 +13,27 @@ def test_equal_pod_templates_are_one_object_and_different_ones_stay_apart() -> N
         pods=[*replicas, pod("a", "other", sa="other", owner=("ReplicaSet", "web-5d4f"))],
     )
     pods = {p.ref.name: p for p in c.pods or ()}
-    web = [pods[f"web-5d4f-{i}"] for i in range(5)]
-    # five equal replicas hold one template (and one owner reference), not five copies
-    assert len({id(p.template) for p in web}) == 1
-    assert len({id(p.owner) for p in web}) == 1
-    assert all(p.template == web[0].template for p in web)
-    # a pod with another service account keeps its own, and sharing never merges different templates
-    assert pods["other"].template.service_account == "other"
-    assert pods["other"].template is not web[0].template
-    assert web[0].template.service_account == "web"
+    # five equal replicas fold into the first of them, with their count
+    assert sorted(pods) == ["other", "web-5d4f-0"]
+    web = pods["web-5d4f-0"]
+    assert web.count == 5 and str(web.owner) == "Deployment/web"
+    # a pod with another service account stays apart, and sharing never merges different templates
+    assert pods["other"].count == 1 and pods["other"].template.service_account == "other"
+    assert pods["other"].template is not web.template and web.template.service_account == "web"
     # the containers of equal pods are shared even where the templates differ
-    assert pods["other"].template.containers is web[0].template.containers
+    assert pods["other"].template.containers is web.template.containers
+
+
+def test_pods_that_differ_in_phase_or_owner_are_not_folded() -> None:
+    done = pod("a", "job-2", sa="web", owner=("ReplicaSet", "web-5d4f"))
+    done["status"]["phase"] = "Succeeded"
+    c = cluster(
+        replicasets=[controller("ReplicaSet", "a", "web-5d4f", sa="web")],
+        pods=[pod("a", "job-1", sa="web", owner=("ReplicaSet", "web-5d4f")), done,
+              pod("a", "bare", sa="web")],
+    )
+    assert sorted((p.ref.name, p.phase, str(p.owner), p.count) for p in c.pods or ()) == [
+        ("bare", "Running", "Pod/bare", 1),
+        ("job-1", "Running", "ReplicaSet/web-5d4f", 1),
+        ("job-2", "Succeeded", "ReplicaSet/web-5d4f", 1),
+    ]
