@@ -134,6 +134,14 @@ class _Shared:
     def __call__(self, value: Any) -> Any:
         return self._seen.setdefault(value, value)
 
+    def containers(self, decoded: tuple[s.Container, ...] | None) -> tuple[Container, ...]:
+        """The containers of a decoded list, built once per equal list (decoded structs hash in C)."""
+        key = ("containers", decoded)
+        built = self._seen.get(key)
+        if built is None:
+            built = self._seen[key] = self(tuple(_container(c) for c in decoded or ()))
+        return built  # type: ignore[no-any-return]
+
 
 def _container(c: s.Container) -> Container:
     return Container(
@@ -155,8 +163,9 @@ def pod_template(labels: dict[str, str | None] | None, annotations: dict[str, st
         service_account=spec.serviceAccountName or spec.serviceAccount or "default",
         host_network=bool(spec.hostNetwork),
         windows=os_name == "windows",
-        containers=share(tuple(_container(c) for c in spec.containers or ())),
-        init_containers=share(tuple(_container(c) for c in spec.initContainers or ())),
+        containers=shared.containers(spec.containers) if shared else tuple(map(_container, spec.containers or ())),
+        init_containers=(shared.containers(spec.initContainers) if shared
+                         else tuple(map(_container, spec.initContainers or ()))),
     ))
 
 
@@ -215,19 +224,21 @@ def _workloads_and_pods(kube: dict[str, tuple[Any, ...] | None]
         for doc in sorted(kube.get(plural) or (), key=lambda d: (d.metadata.namespace, d.metadata.name)):
             ns, name = shared(doc.metadata.namespace), doc.metadata.name
             top_kind, top_name = top(kind, ns, name)
-            template = _template_of(kind, doc, shared)
-            desired, ready = _counts(kind, doc)
+            # a ReplicaSet of a Deployment (a Job of a CronJob) is its owner's: nothing of it is kept
             if (top_kind, top_name) == (kind, name):
+                desired, ready = _counts(kind, doc)
                 ref = ObjectRef(kind, ns, name)
                 found[ref] = Workload(ref, labels_of(doc.metadata.labels), labels_of(_annotations(doc.metadata.annotations)),
-                                      template, None, desired, ready)
+                                      _template_of(kind, doc, shared), None, desired, ready)
             elif top_kind not in _READ_KINDS:
                 # ReplicaSet of an Argo Rollout, Job of an operator's resource: keep its template under
                 # the owner's name; the live revision (most desired replicas) speaks for it
+                desired, ready = _counts(kind, doc)
                 ref = ObjectRef(top_kind, ns, top_name)
                 prior = found.get(ref)
                 if prior is None or (desired or 0) > (prior.desired or 0):
-                    found[ref] = Workload(ref, (), (), template, None, desired, ready, inferred=True)
+                    found[ref] = Workload(ref, (), (), _template_of(kind, doc, shared), None, desired, ready,
+                                          inferred=True)
 
     # equal pods (same owner, template and phase) -> the first of them and how many there are
     pods: dict[tuple[ObjectRef, PodTemplate, str | None], tuple[ObjectRef, int]] = {}
