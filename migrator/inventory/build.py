@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from sys import intern
 from typing import Any
 
 from migrator.decode import arm
@@ -145,9 +146,9 @@ class _Shared:
 
 def _container(c: s.Container) -> Container:
     return Container(
-        name=c.name, image=c.image,
+        name=intern(c.name), image=intern(c.image),
         args=tuple([*(c.command or ()), *(c.args or ())]),
-        env=tuple((e.name, e.value if e.name.upper() in ENV_VALUES_KEPT else None) for e in (c.env or ())),
+        env=tuple((intern(e.name), e.value if e.name.upper() in ENV_VALUES_KEPT else None) for e in (c.env or ())),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from sys import intern
 
 
 class Schema(str, Enum):
@@ -41,7 +42,8 @@ Labels = tuple[tuple[str, str], ...]  # sorted (key, value) pairs: hashable and 
 
 
 def labels_of(mapping: dict[str, str | None] | None) -> Labels:
-    return tuple(sorted((k, v or "") for k, v in (mapping or {}).items()))
+    """Keys and values interned: the same labels recur on every workload and cluster of a fleet."""
+    return tuple(sorted((intern(k), intern(v or "")) for k, v in (mapping or {}).items()))
 
 
 def label(labels: Labels, key: str) -> str | None:
