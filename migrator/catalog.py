@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from migrator.errors import SourceError
 from migrator.fleet import ClusterSpec, Fleet
@@ -46,7 +46,7 @@ def snapshot_source(fleet: Fleet, spec: ClusterSpec) -> ClusterSource:
 
 
 async def _build_as_read(live: "LiveFleetReader", specs: list[ClusterSpec], clusters: list[ClusterInventory],
-                         failures: list[ClusterFailure]) -> None:
+                         failures: list[ClusterFailure], shared_values: dict[Any, Any]) -> None:
     """Build each cluster's inventory as soon as its read completes, then let its documents go.
 
     Only the clusters in flight hold decoded documents (about 15 MB for 2,000 pods); the fleet keeps
@@ -62,7 +62,7 @@ async def _build_as_read(live: "LiveFleetReader", specs: list[ClusterSpec], clus
             reason = read.error.render() if read.error else "not read"
             failures.append(ClusterFailure(read.spec.name, read.spec.region, read.spec.peer_group, reason))
         else:
-            clusters.append(build_cluster(read.spec, read.documents))
+            clusters.append(build_cluster(read.spec, read.documents, shared_values))
         read.documents = None
         gc.freeze()
 
@@ -78,6 +78,7 @@ def read_inventory(fleet: Fleet, source_for: ClusterSourceFactory = snapshot_sou
     """
     clusters: list[ClusterInventory] = []
     failures: list[ClusterFailure] = []
+    shared_values: dict[Any, Any] = {}  # equal values of the fleet's clusters, kept once (see build_cluster)
     live_specs = []
     for spec in fleet.clusters:
         if spec.snapshot is None:
@@ -88,14 +89,14 @@ def read_inventory(fleet: Fleet, source_for: ClusterSourceFactory = snapshot_sou
         except SourceError as exc:
             failures.append(ClusterFailure(spec.name, spec.region, spec.peer_group, exc.render()))
             continue
-        clusters.append(build_cluster(spec, docs))
+        clusters.append(build_cluster(spec, docs, shared_values))
     if live_specs:
         if live is None:
             for spec in live_specs:
                 failures.append(ClusterFailure(spec.name, spec.region, spec.peer_group,
                                                "no snapshot folder and no live access configured"))
         else:
-            asyncio.run(_build_as_read(live, live_specs, clusters, failures))
+            asyncio.run(_build_as_read(live, live_specs, clusters, failures, shared_values))
     if azure_source is None and live_azure is not None:
         azure_source = live_azure(_subscriptions(fleet, clusters))
 

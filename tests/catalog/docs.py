@@ -89,7 +89,8 @@ def api_list(kind: str, items: list[dict]) -> bytes:
                        "items": items}).encode()
 
 
-def cluster(name: str = "aks-a", *, managed_cluster: dict | None = None, **kinds: list[dict]) -> ClusterInventory:
+def cluster(name: str = "aks-a", *, managed_cluster: dict | None = None, shared_values: dict | None = None,
+            **kinds: list[dict]) -> ClusterInventory:
     """A cluster inventory from documents; kinds not given are empty (captured, none)."""
     kube: dict[str, Any] = {}
     for plural, info in KINDS.items():
@@ -97,7 +98,7 @@ def cluster(name: str = "aks-a", *, managed_cluster: dict | None = None, **kinds
         kube[plural] = decode_page(plural, api_list(info.kind, items), origin=f"{plural}.json").items
     mc = decode_managed_cluster(json.dumps(managed_cluster).encode(), "managedcluster.json") if managed_cluster else None
     spec = ClusterSpec(name=name, region="westeurope", subscription_id="s", resource_group="rg", snapshot=Path("x"))
-    return build_cluster(spec, ClusterDocuments(kube, mc, ()))
+    return build_cluster(spec, ClusterDocuments(kube, mc, ()), shared_values)
 
 
 def addon_cluster(identities: list[dict], issuer: str = "https://westeurope.oic.prod-aks.azure.com/t/u/") -> dict:

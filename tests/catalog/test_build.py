@@ -37,3 +37,23 @@ def test_pods_that_differ_in_phase_or_owner_are_not_folded() -> None:
         ("job-1", "Running", "ReplicaSet/web-5d4f", 1),
         ("job-2", "Succeeded", "ReplicaSet/web-5d4f", 1),
     ]
+
+
+def test_a_catalog_keeps_equal_values_of_its_clusters_once() -> None:
+    """A peer group's clusters run the same workloads: with one table for the fleet, one template."""
+    def peer(name: str, shared: dict | None, image: str = "contoso.azurecr.io/app:1") -> object:
+        return cluster(name, shared_values=shared,
+                       deployments=[controller("Deployment", "a", "web", sa="web", image=image)],
+                       pods=[pod("a", "web-1", sa="web", owner=("ReplicaSet", "web-5d4f"))])
+
+    table: dict = {}
+    weu, eus = peer("aks-weu", table), peer("aks-eus", table)
+    assert weu.workloads[0].template is eus.workloads[0].template  # type: ignore[attr-defined,index]
+    assert weu.pods[0].template.labels is eus.pods[0].template.labels  # type: ignore[attr-defined,index]
+    # without a shared table (or with different content) nothing is shared, and equality is unchanged
+    alone = peer("aks-weu", None)
+    assert alone.workloads[0].template == weu.workloads[0].template  # type: ignore[attr-defined,index]
+    assert alone.workloads[0].template is not weu.workloads[0].template  # type: ignore[attr-defined,index]
+    other = peer("aks-new", table, image="contoso.azurecr.io/app:2")
+    assert other.workloads[0].template.containers[0].image == "contoso.azurecr.io/app:2"  # type: ignore[attr-defined,index]
+    assert weu.workloads[0].template.containers[0].image == "contoso.azurecr.io/app:1"  # type: ignore[attr-defined,index]
