@@ -133,3 +133,36 @@ def test_text_is_tidy(rendered) -> None:
         lines = text.split("\n")
         assert not [n for n, line in enumerate(lines, 1) if line != line.rstrip()], f"{path}: trailing whitespace"
         assert "\n\n\n" not in text, f"{path}: a run of blank lines"
+
+
+def test_a_rerender_moves_new_folders_in_and_replaces_only_what_changed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_tree({"top.md": b"t", "a/x.yaml": b"1", "a/b/y.yaml": b"2"}, out)
+    (out / "a" / "mine.md").write_text("mine\n")
+    os.utime(out / "a" / "x.yaml", (1, 1))
+    files = {"top.md": b"t", "a/x.yaml": b"1", "a/b/y.yaml": b"3", "a/c/z.yaml": b"4", "d/e/f.yaml": b"5"}
+    result = write_tree(files, out)
+    assert tree(out) == {**files, "a/mine.md": b"mine\n", MANIFEST: (out / MANIFEST).read_bytes()}
+    assert result.written == ("a/b/y.yaml", "a/c/z.yaml", "d/e/f.yaml")
+    assert result.unchanged == ("a/x.yaml", "top.md") and result.removed == ()
+    assert (out / "a" / "x.yaml").stat().st_mtime == 1
+    assert read_manifest(out) == set(files)
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_a_symbolic_link_where_a_folder_goes_stops_everything(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "kubernetes").symlink_to(elsewhere)
+    with pytest.raises(OutputError, match="kubernetes is not a folder"):
+        write_tree({"kubernetes/a/kustomization.yaml": b"x", "README.md": b"r"}, out)
+    assert list(elsewhere.iterdir()) == [] and sorted(p.name for p in out.iterdir()) == ["kubernetes"]
+
+
+def test_unsafe_paths_are_refused_before_anything_is_written(tmp_path: Path) -> None:
+    for rel in ("", "/etc/x", "a//b", "a/./b", "a/../b", "..", "a/", "a\\b", MANIFEST):
+        with pytest.raises(ValueError, match="unsafe output path"):
+            write_tree({rel: b"x"}, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
