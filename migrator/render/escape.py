@@ -1,6 +1,9 @@
 """One escaping filter per output language. Every value that enters a file goes through one.
 
 Hostile names (quotes, ``${...}``, ``$(...)``, backticks, newlines) must come out inert.
+
+The text filters escape each distinct string once (``_per_string``): a fleet's cluster, namespace and
+identity names recur in hundreds of thousands of lines.
 """
 
 from __future__ import annotations
@@ -8,7 +11,21 @@ from __future__ import annotations
 import io
 import re
 import shlex
+from collections.abc import Callable, Iterable
+from functools import lru_cache, wraps
 from urllib.parse import quote
+
+
+def _per_string(escape: Callable[[object], str]) -> Callable[[object], str]:
+    """``escape`` with its result kept for the most recent strings (escaping is a pure function)."""
+    cached = lru_cache(maxsize=1 << 16)(escape)
+
+    @wraps(escape)
+    def escaped(value: object) -> str:
+        return cached(value) if type(value) is str else escape(value)
+
+    return escaped
+
 
 _MD_SPECIAL = str.maketrans({
     "\\": "\\\\", "`": "\\`", "*": "\\*", "_": "\\_", "|": "\\|", "<": "&lt;", ">": "&gt;",
@@ -16,6 +33,7 @@ _MD_SPECIAL = str.maketrans({
 })
 
 
+@_per_string
 def md(value: object) -> str:
     """Markdown text (tables included): special characters escaped, one line."""
     text = "" if value is None else str(value)
@@ -23,26 +41,36 @@ def md(value: object) -> str:
     return text.translate(_MD_SPECIAL)
 
 
+_BACKTICKS = re.compile(r"`+")
+
+
+@_per_string
 def md_code(value: object) -> str:
     """Inline code: a backtick fence longer than any run of backticks inside."""
     text = ("" if value is None else str(value)).replace("\r", " ").replace("\n", " ").replace("|", "\\|")
-    longest = run = 0
-    for ch in text:
-        run = run + 1 if ch == "`" else 0
-        longest = max(longest, run)
+    longest = max(map(len, _BACKTICKS.findall(text)), default=0) if "`" in text else 0
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text else ""
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
+@_per_string
 def sh(value: object) -> str:
     """One shell word, single-quoted where needed (POSIX)."""
     return shlex.quote("" if value is None else str(value))
 
 
+def sh_words(values: Iterable[object]) -> str:
+    """A command line: each value one shell word (``sh``), separated by spaces."""
+    return " ".join(map(sh, values))
+
+
 _HCL_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_HCL_CONTROLS = [*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029]
+_HCL_TRANSLATION = {**{c: f"\\u{c:04x}" for c in _HCL_CONTROLS}, **{ord(ch): esc for ch, esc in _HCL_ESCAPES.items()}}
 
 
+@_per_string
 def hcl(value: object) -> str:
     """An HCL string literal: quoted, escaped, with ``${`` and ``%{`` doubled so nothing interpolates.
 
@@ -50,15 +78,7 @@ def hcl(value: object) -> str:
     (JSON's ``\\b`` and ``\\f`` would not parse).
     """
     text = "" if value is None else str(value)
-    out = []
-    for ch in text:
-        if ch in _HCL_ESCAPES:
-            out.append(_HCL_ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F or 0x80 <= ord(ch) < 0xA0 or ch in "\u2028\u2029":
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    escaped = "".join(out).replace("${", "$${").replace("%{", "%%{")
+    escaped = text.translate(_HCL_TRANSLATION).replace("${", "$${").replace("%{", "%%{")
     return f'"{escaped}"'
 
 
@@ -86,12 +106,16 @@ def hcl_ref(value: object) -> str:
     return str(value)
 
 
+_COMMENT_BREAKS = dict.fromkeys([*range(0x20), 0x7F, 0x85, 0x2028, 0x2029], " ")
+
+
+@_per_string
 def comment(value: object) -> str:
     """Text inside a one-line comment (HCL ``#``, YAML ``#``): control characters become spaces."""
-    text = "" if value is None else str(value)
-    return "".join(" " if (ord(ch) < 0x20 or ord(ch) == 0x7F or ch in "\u0085\u2028\u2029") else ch for ch in text)
+    return ("" if value is None else str(value)).translate(_COMMENT_BREAKS)
 
 
+@_per_string
 def md_url(value: object) -> str:
     """A relative link target in Markdown: percent-encoded, so spaces and parentheses cannot end it."""
     return quote("" if value is None else str(value), safe="/-._~")

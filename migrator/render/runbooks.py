@@ -29,7 +29,7 @@ from migrator.render.kubernetes import (
     service_account_annotations,
     unbind_patch,
 )
-from migrator.render.terraform import UAMI_ID, client_id_outputs
+from migrator.render.terraform import UAMI_ID
 from migrator.render.templates import render
 from migrator.render.view import TEMPLATE_PATHS, ClusterView, ExceptionNeed, NamespaceView, RenderView, \
     ServiceAccountItem, WorkloadItem
@@ -67,8 +67,8 @@ class AnnotationStep:
 
 def fence_for(view: RenderView) -> str:
     """A code fence longer than any run of backticks a plan value holds, so none can close it."""
-    text = msgspec.json.encode(view.plan).decode()
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    raw = msgspec.json.encode(view.plan)
+    longest = max(map(len, re.findall(rb"`+", raw)), default=0) if b"`" in raw else 0
     return "`" * max(3, longest + 1)
 
 
@@ -154,9 +154,9 @@ def _totals(view: RenderView) -> dict[str, object]:
     }
 
 
-def render_runbooks(view: RenderView) -> dict[str, str]:
-    """Every file of ``runbooks/`` and the output's top-level README, by relative path."""
-    outputs = client_id_outputs(view)
+def render_runbooks(view: RenderView, outputs: dict[str, str]) -> dict[str, str]:
+    """Every file of ``runbooks/`` and the output's top-level README, by relative path; ``outputs`` is
+    ``terraform.client_id_outputs``."""
     base = {"view": view, "plan": view.plan, "fence": fence_for(view), "plan_file": PLAN_FILE,
             "webhook": WEBHOOK, "token_jsonpath": TOKEN_ENV_JSONPATH, "sa_jsonpath": SA_JSONPATH}
     totals = _totals(view)

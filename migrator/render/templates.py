@@ -4,7 +4,8 @@ Templates live in the repository's top-level ``templates/`` folder and hold layo
 value reaches a file through its language's filter from ``escape.py``: ``hcl`` (string literals),
 ``hcl_ident`` / ``hcl_ref`` (checked identifiers and references), ``hcl_comment`` (one-line
 comments), ``md`` / ``md_code`` / ``md_url`` (Markdown text, code spans, link targets), ``sh``
-(one shell word). An undefined variable is an error, never an empty string.
+(one shell word), ``sh_words`` (a command line of such words). An undefined variable is an error,
+never an empty string.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates are package data: no stat of the file at every render
     )
     env.filters.update({
         "hcl": escape.hcl,
@@ -44,6 +46,7 @@ def environment() -> jinja2.Environment:
         "md_code": escape.md_code,
         "md_url": escape.md_url,
         "sh": escape.sh,
+        "sh_words": escape.sh_words,
         "yaml_scalar": escape.yaml_scalar,
     })
     return env

@@ -189,9 +189,11 @@ def build_model(view: RenderView) -> TerraformModel:
     # 1. every identity the rendered credentials use, labelled from its own name
     uamis: dict[str, re.Match[str]] = {}
     apps: dict[str, str] = {}
+    client_ids: dict[str, str | None] = {}  # lower-case client ID → as the first credential with it spells it
     new_by_id = {n.resource_id.lower(): n for n in plan.new_identities if not n.blocked_reason}
     for c in rendered:
         ref = c.identity
+        client_ids.setdefault((ref.client_id or "").lower(), ref.client_id)
         if ref.kind == "app-registration":
             if not ref.client_id:
                 raise InputError(f"credential {c.name}: the app registration {ref.name} has no client ID in the plan",
@@ -217,9 +219,8 @@ def build_model(view: RenderView) -> TerraformModel:
     existing = {k: ExistingIdentity(label=uami_labels[k], name=m["name"], resource_group=m["rg"],
                                     provider=provider(m["sub"]), resource_id=m.group(0))
                 for k, m in uamis.items()}
-    applications = {k: Application(label=app_labels[k], name=name, client_id=next(
-        c.identity.client_id for c in rendered if (c.identity.client_id or "").lower() == k) or "")
-        for k, name in apps.items()}
+    applications = {k: Application(label=app_labels[k], name=name, client_id=client_ids[k] or "")
+                    for k, name in apps.items()}
     resource_groups: dict[str, tuple[str, str, str]] = {}
     created: dict[str, CreatedIdentity] = {}
     for key, n in new_by_id.items():
@@ -280,12 +281,13 @@ def build_model(view: RenderView) -> TerraformModel:
 
     active = [t for f in files for t in f.active]
     live_ids = {t.identity_id for t in active}
+    identity_refs = {f"data.azurerm_user_assigned_identity.{e.label}.id": e for e in existing.values()}
+    application_refs = {f"data.azuread_application.{a.label}.id": a for a in applications.values()}
     for f in files:
         held = {t.identity_id for t in f.pending} - live_ids
-        f.held_identities = sorted((e for e in existing.values()
-                                    if f"data.azurerm_user_assigned_identity.{e.label}.id" in held), key=lambda e: e.label)
-        f.held_applications = sorted((a for a in applications.values()
-                                      if f"data.azuread_application.{a.label}.id" in held), key=lambda a: a.label)
+        f.held_identities = sorted((identity_refs[i] for i in held if i in identity_refs), key=lambda e: e.label)
+        f.held_applications = sorted((application_refs[i] for i in held if i in application_refs),
+                                     key=lambda a: a.label)
     serving: dict[tuple[str, str], set[str]] = defaultdict(set)
     for c in rendered:
         serving[(c.identity.name, (c.identity.resource_id or c.identity.client_id or "").lower())].add(c.cluster)
@@ -313,15 +315,13 @@ def build_model(view: RenderView) -> TerraformModel:
     )
 
 
-def client_id_outputs(view: RenderView) -> dict[str, str]:
+def client_id_outputs(model: TerraformModel) -> dict[str, str]:
     """The ``outputs.tf`` name holding each new identity's client ID, by lower-case resource ID."""
-    model = build_model(view)
     return {c.resource_id.lower(): f"client_id_{c.label}" for c in model.created}
 
 
-def render_terraform(view: RenderView) -> dict[str, str]:
-    """Every file of ``terraform/``, by path relative to the output folder."""
-    model = build_model(view)
+def render_terraform(view: RenderView, model: TerraformModel) -> dict[str, str]:
+    """Every file of ``terraform/`` for ``model = build_model(view)``, by path relative to the output folder."""
     plan = view.plan
     ctx = {"m": model, "plan": plan, "view": view,
            "azurerm_constraint": AZURERM_CONSTRAINT, "azuread_constraint": AZUREAD_CONSTRAINT,

@@ -217,6 +217,20 @@ def build_view(plan: Plan, exceptions: tuple[ExceptionNeed, ...] = ()) -> Render
     risks_by_ns: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for r in plan.risks:
         risks_by_ns[(r.cluster, r.namespace)].append(r)
+    # and by cluster, for what a cluster's view holds directly
+    creds_by_cluster: dict[str, list[Credential]] = defaultdict(list)
+    for c in plan.credentials:
+        creds_by_cluster[c.cluster].append(c)
+    prerequisites_by_cluster: dict[str, list[Prerequisite]] = defaultdict(list)
+    for pr in plan.prerequisites:
+        prerequisites_by_cluster[pr.cluster].append(pr)
+    cluster_blocked: dict[str, list[Blocked]] = defaultdict(list)
+    for b in plan.blocked:
+        if not b.namespace:
+            cluster_blocked[b.cluster].append(b)
+    exceptions_by_cluster: dict[str, set[ExceptionNeed]] = defaultdict(set)
+    for e in exceptions:
+        exceptions_by_cluster[e.cluster].add(e)
     namespaces_of: dict[str, set[str]] = defaultdict(set)
     for cluster_ns in (*creds_by_ns, *sas_by_ns, *workloads_by_ns, *blocked_by_ns, *risks_by_ns):
         if cluster_ns[1]:
@@ -260,14 +274,15 @@ def build_view(plan: Plan, exceptions: tuple[ExceptionNeed, ...] = ()) -> Render
             ))
         clusters.append(ClusterView(
             plan=cp, wave=wave_of[(group_rank(cp.group), cp.group)], segment=path_segment(name),
-            prerequisites=tuple(p for p in plan.prerequisites if p.cluster == name),
+            prerequisites=tuple(prerequisites_by_cluster[name]),
             namespaces=tuple(ns_views),
-            credentials=tuple(c for c in plan.credentials if c.cluster == name),
-            blocked=tuple(b for b in plan.blocked if b.cluster == name and not b.namespace),
-            exceptions=tuple(sorted({e for e in exceptions if e.cluster == name},
-                                    key=lambda e: (e.namespace, e.key, e.value))),
+            credentials=tuple(creds_by_cluster[name]),
+            blocked=tuple(cluster_blocked[name]),
+            exceptions=tuple(sorted(exceptions_by_cluster[name], key=lambda e: (e.namespace, e.key, e.value))),
         ))
-    waves = tuple(Wave(number=wave_of[key], group=key[1],
-                       clusters=tuple(c for c in clusters if (group_rank(c.plan.group), c.plan.group) == key))
+    clusters_of_wave: dict[int, list[ClusterView]] = defaultdict(list)
+    for cv in clusters:
+        clusters_of_wave[cv.wave].append(cv)
+    waves = tuple(Wave(number=wave_of[key], group=key[1], clusters=tuple(clusters_of_wave[wave_of[key]]))
                   for key in ranks)
     return RenderView(plan=plan, clusters=tuple(clusters), waves=waves)

@@ -18,7 +18,7 @@ from urllib.parse import unquote as url_unquote
 import msgspec
 import pytest
 
-from migrator.render.escape import comment, hcl, md, md_code, md_url, sh
+from migrator.render.escape import comment, hcl, md, md_code, md_url, sh, sh_words
 from tests.render import plans
 from tests.render.checkers import bash
 from tests.render.conftest import Files, text_files
@@ -68,6 +68,7 @@ def test_filters_unit() -> None:
     assert md("a|b\nc*`") == "a\\|b c\\*\\`"
     assert md_code("x`y|z") == "``x`y\\|z``"
     assert shlex.split(sh("a'b $(c)")) == ["a'b $(c)"]
+    assert shlex.split(sh_words(("az", "--name=a b", "", "$(c)"))) == ["az", "--name=a b", "", "$(c)"]
     assert comment("a\nb\rc\u2028d") == "a b c d"
     assert md_url("a b(c).md") == "a%20b%28c%29.md"
 
