@@ -1,11 +1,18 @@
-"""The JSON report: the view, encoded stably (indented, key order as documented)."""
+"""The JSON report: the view, encoded stably (indented, key order as documented).
+
+Encoded by msgspec and indented by its formatter: the same bytes as ``json.dumps(view, indent=2,
+ensure_ascii=False)`` for every value a view holds (strings, integers, booleans, null, lists and
+mappings; the view has no floats, whose exponents the two spell differently). The standard library's
+encoder is pure Python when it indents: at 1,000 clusters it built the 176 MB report out of tens of
+millions of small strings, the catalog's peak memory.
+"""
 
 from __future__ import annotations
 
-import json
+import msgspec
 
 from migrator.report.view import CatalogReport
 
 
 def render(report: CatalogReport) -> str:
-    return json.dumps(report.view(), indent=2, ensure_ascii=False) + "\n"
+    return msgspec.json.format(msgspec.json.encode(report.view()), indent=2).decode() + "\n"

@@ -95,3 +95,32 @@ def test_exit_code_follows_fail_on(tmp_path) -> None:
     view = json.loads(ignored.stdout)
     assert view["summary"]["ignoredFindings"] > 0
     assert not {"FLUX_WITHOUT_EXCEPTION", "DRIFT_BETWEEN_PEERS"} & {f["code"] for f in view["findings"]}
+
+
+def test_the_json_report_is_byte_for_byte_what_the_standard_encoder_writes() -> None:
+    """msgspec writes the report; the layout users diff is json.dumps(indent=2, ensure_ascii=False)'s."""
+    import json
+
+    from migrator.commands.catalog import build_report
+    from migrator.report.json import render
+
+    report, _ = build_report(EXAMPLES / "fleet.yaml")
+    assert render(report) == json.dumps(report.view(), indent=2, ensure_ascii=False) + "\n"
+
+
+def test_the_json_report_view_holds_no_floats() -> None:
+    """Floats are the one value whose spelling differs between msgspec (1e16) and json (1e+16)."""
+    from migrator.commands.catalog import build_report
+
+    report, _ = build_report(EXAMPLES / "fleet.yaml")
+
+    def floats(value: object) -> list[object]:
+        if isinstance(value, float):
+            return [value]
+        if isinstance(value, dict):
+            return [f for v in value.values() for f in floats(v)]
+        if isinstance(value, list):
+            return [f for v in value for f in floats(v)]
+        return []
+
+    assert floats(report.view()) == []
