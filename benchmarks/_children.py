@@ -86,7 +86,7 @@ def ours(args: argparse.Namespace) -> dict[str, Any]:
     cmd.read_inventory = timed("read_inventory", cmd.read_inventory)
     cmd.catalog = timed("resolve", cmd.catalog)
     cmd.run_rules = timed("findings", cmd.run_rules)
-    json_report.render = timed("report", json_report.render)
+    json_report.encode = timed("report", json_report.encode)
 
     settings: dict[str, Any] = {}
     if args.concurrency:

@@ -14,5 +14,10 @@ import msgspec
 from migrator.report.view import CatalogReport
 
 
+def encode(report: CatalogReport) -> bytes:
+    """The report as UTF-8 bytes: ``--out`` writes these, never a copy of them as a string."""
+    return msgspec.json.format(msgspec.json.encode(report.view()), indent=2) + b"\n"
+
+
 def render(report: CatalogReport) -> str:
-    return msgspec.json.format(msgspec.json.encode(report.view()), indent=2).decode() + "\n"
+    return encode(report).decode()
