@@ -345,8 +345,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", type=int, default=0, metavar="CLUSTERS",
                     help="also profile `migrate catalog` at this size (py-spy if found, else cProfile)")
     ap.add_argument("--mem-cap-gb", type=float, help="kill a run whose RSS passes this (default: RAM less 2.5 GB)")
-    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "latest.json")
+    ap.add_argument("--out", type=Path, help="the JSON (default benchmarks/results/latest.json with --full, "
+                                             "else benchmarks/results/small.json: a quick try keeps the full run's)")
     args = ap.parse_args(argv)
+    args.out = args.out or REPO / "benchmarks" / "results" / ("latest.json" if args.full else "small.json")
 
     full = args.full
     sizes = [int(x) for x in (args.sizes or ("10,100,1000" if full else "10")).split(",")]
