@@ -146,10 +146,8 @@ class _Shared:
         return self._values.setdefault(value, value)
 
     def labels(self, mapping: dict[str, str | None] | None) -> Labels:
-        if not mapping:
-            return ()
         share = self._values.setdefault
-        pairs = tuple(sorted(share(p, p) for p in ((intern(k), intern(v or "")) for k, v in mapping.items())))
+        pairs = tuple(share(p, p) for p in labels_of(mapping))
         return share(pairs, pairs)  # type: ignore[no-any-return]
 
     def containers(self, decoded: tuple[s.Container, ...] | None) -> tuple[Container, ...]:
@@ -169,20 +167,18 @@ def _container(c: s.Container) -> Container:
 
 
 def pod_template(labels: dict[str, str | None] | None, annotations: dict[str, str | None] | None,
-                 spec: s.PodSpec | None, shared: _Shared | None = None) -> PodTemplate:
+                 spec: s.PodSpec | None, shared: _Shared) -> PodTemplate:
     spec = spec or s.PodSpec()
     selector = spec.nodeSelector or {}
     os_name = (selector.get("kubernetes.io/os") or selector.get("beta.kubernetes.io/os") or "").lower()
-    share = shared or (lambda value: value)
-    return share(PodTemplate(
-        labels=shared.labels(labels) if shared else labels_of(labels),
-        annotations=shared.labels(annotations) if shared else labels_of(annotations),
+    return shared(PodTemplate(  # type: ignore[no-any-return]
+        labels=shared.labels(labels),
+        annotations=shared.labels(annotations),
         service_account=spec.serviceAccountName or spec.serviceAccount or "default",
         host_network=bool(spec.hostNetwork),
         windows=os_name == "windows",
-        containers=shared.containers(spec.containers) if shared else tuple(map(_container, spec.containers or ())),
-        init_containers=(shared.containers(spec.initContainers) if shared
-                         else tuple(map(_container, spec.initContainers or ()))),
+        containers=shared.containers(spec.containers),
+        init_containers=shared.containers(spec.initContainers),
     ))
 
 
