@@ -11,6 +11,7 @@ import gc
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
+from migrator import collector
 from migrator.errors import SourceError
 from migrator.fleet import ClusterSpec, Fleet
 from migrator.inventory.build import build_azure, build_cluster
@@ -63,13 +64,8 @@ async def _build_as_read(live: "LiveFleetReader", specs: list[ClusterSpec], clus
             reason = read.error.render() if read.error else "not read"
             failures.append(ClusterFailure(read.spec.name, read.spec.region, read.spec.peer_group, reason))
         else:
-            collecting = gc.isenabled()
-            gc.disable()
-            try:
+            with collector.paused():
                 clusters.append(build_cluster(read.spec, read.documents, shared_values))
-            finally:
-                if collecting:
-                    gc.enable()
         read.documents = None
         gc.freeze()
 

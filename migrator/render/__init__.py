@@ -19,31 +19,14 @@ The tree includes ``plan.json``, the plan it was rendered from, which the runboo
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
-
+from migrator import collector
 from migrator.plan.model import Plan, encode
 from migrator.render.view import ExceptionNeed, build_view
 
 
-@contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Render allocates millions of small objects and keeps most of them to the end: the cyclic garbage
-    collector would walk the whole growing heap (the plan included) again and again and find next to
-    nothing. Reference counting still frees everything; the collector runs again afterwards."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def render_plan(plan: Plan, exceptions: tuple[ExceptionNeed, ...] = ()) -> dict[str, bytes]:
     """Every file of the output folder for ``plan``, by relative path; the same bytes on every run."""
-    with _no_cycle_collection():
+    with collector.paused():  # render keeps nearly all it allocates: nothing for the collector to find
         return _render(plan, exceptions)
 
 
