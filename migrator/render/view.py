@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Callable, Iterable, Literal, TypeVar
 
 from migrator.plan.model import (
     Blocked,
@@ -29,6 +29,9 @@ from migrator.plan.model import (
     WorkloadPatch,
 )
 from migrator.render.names import path_segment
+
+T = TypeVar("T")
+K = TypeVar("K")
 
 State = Literal["ready", "pending-prerequisite", "blocked", "not-patched"]
 ACTIVE = ("create", "present")
@@ -182,15 +185,27 @@ def _sa_item(sa: ServiceAccountPlan, creds: list[Credential], blocked_reasons: l
     return ServiceAccountItem(sa, "blocked", tuple(creds), reason)
 
 
+def _grouped(items: Iterable[T], key: Callable[[T], K]) -> defaultdict[K, list[T]]:
+    """``items`` by ``key``, each group in the items' order (a missing key reads as an empty group)."""
+    groups: defaultdict[K, list[T]] = defaultdict(list)
+    for item in items:
+        groups[key(item)].append(item)
+    return groups
+
+
 def build_view(plan: Plan, exceptions: tuple[ExceptionNeed, ...] = ()) -> RenderView:
-    creds_by_ns: dict[tuple[str, str], list[Credential]] = defaultdict(list)
-    creds_by_sa: dict[tuple[str, str, str], list[Credential]] = defaultdict(list)
-    for c in plan.credentials:
-        creds_by_ns[(c.cluster, c.namespace)].append(c)
-        creds_by_sa[(c.cluster, c.namespace, c.service_account)].append(c)
-    blocked_by_obj: dict[tuple[str, str, str], list[str]] = defaultdict(list)
-    for b in plan.blocked:
-        blocked_by_obj[(b.cluster, b.namespace, b.object)].append(b.reason)
+    # every plan item indexed once, by (cluster, namespace) and by cluster: one pass, not a scan per namespace
+    creds_by_ns = _grouped(plan.credentials, lambda c: (c.cluster, c.namespace))
+    creds_by_sa = _grouped(plan.credentials, lambda c: (c.cluster, c.namespace, c.service_account))
+    creds_by_cluster = _grouped(plan.credentials, lambda c: c.cluster)
+    sas_by_ns = _grouped(plan.service_accounts, lambda s: (s.cluster, s.namespace))
+    workloads_by_ns = _grouped(plan.workloads, lambda w: (w.cluster, w.namespace))
+    blocked_by_ns = _grouped(plan.blocked, lambda b: (b.cluster, b.namespace))  # "": the cluster's own
+    blocked_by_obj = _grouped(plan.blocked, lambda b: (b.cluster, b.namespace, b.object))
+    risks_by_ns = _grouped(plan.risks, lambda r: (r.cluster, r.namespace))
+    prerequisites_by_cluster = _grouped(plan.prerequisites, lambda pr: pr.cluster)
+    exceptions_by_cluster = _grouped(sorted(set(exceptions), key=lambda e: (e.namespace, e.key, e.value)),
+                                     lambda e: e.cluster)
 
     # which namespaces each binding's credentials live in, and the bindings each namespace uses
     binding_users: dict[tuple[str, str, str], set[str]] = defaultdict(set)
@@ -204,33 +219,6 @@ def build_view(plan: Plan, exceptions: tuple[ExceptionNeed, ...] = ()) -> Render
         for user in users:
             bindings_of_ns[(cl, user)].add((bns, bname))
 
-    # every plan item indexed once by (cluster, namespace): one pass, not one scan per namespace
-    sas_by_ns: dict[tuple[str, str], list[ServiceAccountPlan]] = defaultdict(list)
-    for s in plan.service_accounts:
-        sas_by_ns[(s.cluster, s.namespace)].append(s)
-    workloads_by_ns: dict[tuple[str, str], list[Any]] = defaultdict(list)
-    for w in plan.workloads:
-        workloads_by_ns[(w.cluster, w.namespace)].append(w)
-    blocked_by_ns: dict[tuple[str, str], list[Any]] = defaultdict(list)
-    for b in plan.blocked:
-        blocked_by_ns[(b.cluster, b.namespace)].append(b)
-    risks_by_ns: dict[tuple[str, str], list[Any]] = defaultdict(list)
-    for r in plan.risks:
-        risks_by_ns[(r.cluster, r.namespace)].append(r)
-    # and by cluster, for what a cluster's view holds directly
-    creds_by_cluster: dict[str, list[Credential]] = defaultdict(list)
-    for c in plan.credentials:
-        creds_by_cluster[c.cluster].append(c)
-    prerequisites_by_cluster: dict[str, list[Prerequisite]] = defaultdict(list)
-    for pr in plan.prerequisites:
-        prerequisites_by_cluster[pr.cluster].append(pr)
-    cluster_blocked: dict[str, list[Blocked]] = defaultdict(list)
-    for b in plan.blocked:
-        if not b.namespace:
-            cluster_blocked[b.cluster].append(b)
-    exceptions_by_cluster: dict[str, set[ExceptionNeed]] = defaultdict(set)
-    for e in exceptions:
-        exceptions_by_cluster[e.cluster].add(e)
     namespaces_of: dict[str, set[str]] = defaultdict(set)
     for cluster_ns in (*creds_by_ns, *sas_by_ns, *workloads_by_ns, *blocked_by_ns, *risks_by_ns):
         if cluster_ns[1]:
@@ -246,7 +234,8 @@ def build_view(plan: Plan, exceptions: tuple[ExceptionNeed, ...] = ()) -> Render
         ns_views = []
         for ns in namespaces:
             sa_items = tuple(
-                _sa_item(s, creds_by_sa[(name, ns, s.name)], blocked_by_obj[(name, ns, f"ServiceAccount/{s.name}")])
+                _sa_item(s, creds_by_sa[(name, ns, s.name)],
+                         [b.reason for b in blocked_by_obj[(name, ns, f"ServiceAccount/{s.name}")]])
                 for s in sas_by_ns[(name, ns)])
             sa_state = {s.plan.name: s for s in sa_items}
             workloads = []
@@ -254,7 +243,7 @@ def build_view(plan: Plan, exceptions: tuple[ExceptionNeed, ...] = ()) -> Render
                 own = blocked_by_obj[(name, ns, f"{w.kind}/{w.name}")]
                 sa = sa_state.get(w.service_account)
                 if own:
-                    workloads.append(WorkloadItem(w, "blocked", own[0]))
+                    workloads.append(WorkloadItem(w, "blocked", own[0].reason))
                 elif sa is None or sa.state == "blocked":
                     why = sa.reason if sa else f"service account {w.service_account} is not in the plan"
                     workloads.append(WorkloadItem(w, "blocked", why))
@@ -277,12 +266,10 @@ def build_view(plan: Plan, exceptions: tuple[ExceptionNeed, ...] = ()) -> Render
             prerequisites=tuple(prerequisites_by_cluster[name]),
             namespaces=tuple(ns_views),
             credentials=tuple(creds_by_cluster[name]),
-            blocked=tuple(cluster_blocked[name]),
-            exceptions=tuple(sorted(exceptions_by_cluster[name], key=lambda e: (e.namespace, e.key, e.value))),
+            blocked=tuple(blocked_by_ns[(name, "")]),
+            exceptions=tuple(exceptions_by_cluster[name]),
         ))
-    clusters_of_wave: dict[int, list[ClusterView]] = defaultdict(list)
-    for cv in clusters:
-        clusters_of_wave[cv.wave].append(cv)
+    clusters_of_wave = _grouped(clusters, lambda cv: cv.wave)
     waves = tuple(Wave(number=wave_of[key], group=key[1], clusters=tuple(clusters_of_wave[wave_of[key]]))
                   for key in ranks)
     return RenderView(plan=plan, clusters=tuple(clusters), waves=waves)
