@@ -42,8 +42,8 @@ class ClusterRead:
     stats: ReadStats = field(default_factory=ReadStats)
 
     def __repr__(self) -> str:
-        # never the documents: asyncio.run() reprs its main task's result (this list) when it restores
-        # the SIGINT handler, and the generated repr walked every decoded object of six clusters
+        # never the documents: a generated repr (a log line, a debugger, asyncio.run() showing a task's
+        # result) walked every decoded object of the cluster
         state = "not read" if self.documents is None and self.error is None else \
             f"error={self.error!r}" if self.error is not None else "documents=..."
         return f"ClusterRead({self.spec.name!r}, {state}, stats={self.stats!r})"
@@ -148,11 +148,6 @@ class LiveFleetReader:
         finally:
             for task in pending:
                 task.cancel()
-
-    async def read_clusters(self, specs: list[ClusterSpec]) -> list[ClusterRead]:
-        """Every cluster's read, in the order of ``specs`` (all documents held at once: small fleets only)."""
-        reads = {id(r.spec): r async for r in self.stream_clusters(specs)}
-        return [reads[id(s)] for s in specs]
 
 
 class LiveAzureSource:
