@@ -42,14 +42,20 @@ def md(value: object) -> str:
 
 
 _BACKTICKS = re.compile(r"`+")
+_BACKTICK_BYTES = re.compile(rb"`+")
+
+
+def backtick_fence(text: str | bytes, shortest: int = 1) -> str:
+    """A run of backticks longer than any inside ``text`` (and at least ``shortest``): nothing in it can close it."""
+    runs = _BACKTICK_BYTES.findall(text) if isinstance(text, bytes) else _BACKTICKS.findall(text)
+    return "`" * max(shortest, max(map(len, runs), default=0) + 1)
 
 
 @_per_string
 def md_code(value: object) -> str:
     """Inline code: a backtick fence longer than any run of backticks inside."""
     text = ("" if value is None else str(value)).replace("\r", " ").replace("\n", " ").replace("|", "\\|")
-    longest = max(map(len, _BACKTICKS.findall(text)), default=0) if "`" in text else 0
-    fence = "`" * (longest + 1)
+    fence = backtick_fence(text)
     pad = " " if text.startswith("`") or text.endswith("`") or not text else ""
     return f"{fence}{pad}{text}{pad}{fence}"
 

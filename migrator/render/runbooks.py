@@ -10,13 +10,13 @@ value goes through ``md``/``md_code`` (text) or ``sh`` (one shell word).
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 
 import msgspec
 
 from migrator.plan.model import Credential
+from migrator.render import escape
 from migrator.render.kubernetes import (
     CLIENT_ID,
     EXCEPTIONS_DIR,
@@ -67,9 +67,7 @@ class AnnotationStep:
 
 def fence_for(view: RenderView) -> str:
     """A code fence longer than any run of backticks a plan value holds, so none can close it."""
-    raw = msgspec.json.encode(view.plan)
-    longest = max(map(len, re.findall(rb"`+", raw)), default=0) if b"`" in raw else 0
-    return "`" * max(3, longest + 1)
+    return escape.backtick_fence(msgspec.json.encode(view.plan), shortest=3)
 
 
 def _credential_check(c: Credential, cv: ClusterView) -> CredentialCheck:

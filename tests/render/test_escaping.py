@@ -176,3 +176,12 @@ def test_bash_runs_the_runbooks_without_running_their_values(hostile, tmp_path: 
 def test_md_code_spans_stay_one_cell(value: str) -> None:
     row = f"| {md_code(value)} | {md(value)} |"
     assert cells(row) == 2
+
+
+def test_a_backtick_fence_outruns_every_run_inside_in_text_and_in_bytes() -> None:
+    from migrator.render.escape import backtick_fence
+
+    assert backtick_fence("plain") == "`"
+    assert backtick_fence("a ``` b ` c") == "````"
+    assert backtick_fence(b"a ``` b", shortest=3) == "````"
+    assert backtick_fence(b"no ticks", shortest=3) == "```"
