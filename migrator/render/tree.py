@@ -209,7 +209,7 @@ def write_tree(files: dict[str, bytes], out: Path) -> TreeResult:
     old_and_new = owned.union(files)
     try:
         _stage(files, written, folders, str(staging))
-        _write_manifest(out, staging, paths if len(old_and_new) == len(paths) else old_and_new)
+        _write_manifest(out, staging, old_and_new)  # an interrupted run still knows every file it owns
         _move_in(written, folders, survey.folders | {""}, str(staging), str(out))  # out exists now
         removed = []
         for rel in sorted(old_and_new.difference(files)):
