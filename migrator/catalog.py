@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import gc
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 from migrator import collector
 from migrator.errors import SourceError
 from migrator.fleet import ClusterSpec, Fleet
-from migrator.inventory.build import build_azure, build_cluster
+from migrator.inventory.build import SharedValues, build_azure, build_cluster
 from migrator.inventory.link import AzureIndex
 from migrator.inventory.model import AzureInventory, ClusterFailure, ClusterInventory, FleetInventory
 from migrator.inventory.resolve import ClusterResolution, Use, resolve
@@ -47,7 +47,7 @@ def snapshot_source(fleet: Fleet, spec: ClusterSpec) -> ClusterSource:
 
 
 async def _build_as_read(live: "LiveFleetReader", specs: list[ClusterSpec], clusters: list[ClusterInventory],
-                         failures: list[ClusterFailure], shared_values: dict[Any, Any]) -> None:
+                         failures: list[ClusterFailure], shared_values: SharedValues) -> None:
     """Build each cluster's inventory as soon as its read completes, then let its documents go.
 
     Only the clusters in flight hold decoded documents (about 15 MB for 2,000 pods); the fleet keeps
@@ -81,7 +81,7 @@ def read_inventory(fleet: Fleet, source_for: ClusterSourceFactory = snapshot_sou
     """
     clusters: list[ClusterInventory] = []
     failures: list[ClusterFailure] = []
-    shared_values: dict[Any, Any] = {}  # equal values of the fleet's clusters, kept once (see build_cluster)
+    shared_values: SharedValues = {}  # one table for the catalog: equal values of its clusters kept once
     live_specs = []
     for spec in fleet.clusters:
         if spec.snapshot is None:

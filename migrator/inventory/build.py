@@ -48,9 +48,13 @@ _TEMPLATE_KINDS = {"deployments": "Deployment", "statefulsets": "StatefulSet", "
 _READ_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
 
 
+#: equal values (templates, containers, label sets and pairs) already built, each kept once: one table
+#: for every cluster of a catalog, so a peer group's equal workloads are held once (see ``_Shared``)
+SharedValues = dict[Any, Any]
+
+
 def build_cluster(spec: ClusterSpec, docs: ClusterDocuments,
-                  shared_values: dict[Any, Any] | None = None) -> ClusterInventory:
-    """``shared_values``: one table for every cluster of a catalog, so equal values are kept once."""
+                  shared_values: SharedValues | None = None) -> ClusterInventory:
     kube = _fill_absent_custom_kinds(docs.kube)
 
     def items(plural: str) -> tuple[Any, ...] | None:
@@ -138,8 +142,8 @@ class _Shared:
     Decoded container lists are keys of a per-cluster table only: a fleet-wide one would keep them.
     """
 
-    def __init__(self, values: dict[Any, Any] | None = None) -> None:
-        self._values: dict[Any, Any] = {} if values is None else values
+    def __init__(self, values: SharedValues | None = None) -> None:
+        self._values: SharedValues = {} if values is None else values
         self._containers: dict[Any, tuple[Container, ...]] = {}
 
     def __call__(self, value: Any) -> Any:
