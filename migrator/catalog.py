@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from migrator import collector
 from migrator.errors import SourceError
 from migrator.fleet import ClusterSpec, Fleet
 from migrator.inventory.build import SharedValues, build_azure, build_cluster
 from migrator.inventory.link import AzureIndex
-from migrator.inventory.model import AzureInventory, ClusterFailure, ClusterInventory, FleetInventory
+from migrator.inventory.model import (
+    AzureInventory,
+    ClusterFailure,
+    ClusterInventory,
+    FleetInventory,
+)
 from migrator.inventory.resolve import ClusterResolution, Use, resolve
 from migrator.sources import AzureSource, ClusterSource
 from migrator.sources.snapshot import SnapshotAzureSource, SnapshotClusterSource
@@ -46,7 +52,7 @@ def snapshot_source(fleet: Fleet, spec: ClusterSpec) -> ClusterSource:
     return SnapshotClusterSource(fleet.resolve(spec.snapshot))
 
 
-async def _build_as_read(live: "LiveFleetReader", specs: list[ClusterSpec], clusters: list[ClusterInventory],
+async def _build_as_read(live: LiveFleetReader, specs: list[ClusterSpec], clusters: list[ClusterInventory],
                          failures: list[ClusterFailure], shared_values: SharedValues) -> None:
     """Build each cluster's inventory as soon as its read completes, then let its documents go.
 
@@ -71,8 +77,8 @@ async def _build_as_read(live: "LiveFleetReader", specs: list[ClusterSpec], clus
 
 
 def read_inventory(fleet: Fleet, source_for: ClusterSourceFactory = snapshot_source,
-                   azure_source: AzureSource | None = None, live: "LiveFleetReader | None" = None,
-                   live_azure: "Callable[[list[str]], AzureSource] | None" = None) -> FleetInventory:
+                   azure_source: AzureSource | None = None, live: LiveFleetReader | None = None,
+                   live_azure: Callable[[list[str]], AzureSource] | None = None) -> FleetInventory:
     """Read every cluster and Azure. ``SnapshotError`` (bad input) propagates; ``SourceError`` is data.
 
     Snapshot clusters are read from their folders; the others through ``live`` (concurrently, each

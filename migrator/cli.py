@@ -16,7 +16,7 @@ from typing import NoReturn
 
 import click
 
-from migrator.errors import ExitCode, MigratorError
+from migrator.errors import MigratorError
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -48,7 +48,7 @@ def live_options(fn):  # type: ignore[no-untyped-def]
     return fn
 
 
-def _live(kw: dict) -> "object":
+def _live(kw: dict) -> object:
     from migrator.commands.sources import LiveSettings
 
     return LiveSettings(kubeconfig=kw.pop("kubeconfig"), concurrency=kw.pop("concurrency"),
@@ -259,7 +259,7 @@ def change_options(fn):  # type: ignore[no-untyped-def]
     return fn
 
 
-def _access(kw: dict) -> "object":
+def _access(kw: dict) -> object:
     """Access settings from the options; a caller may inject a credential, clock or operator via ``obj``."""
     from migrator.cutover.connect import Access
 
@@ -273,7 +273,7 @@ def _access(kw: dict) -> "object":
     return access
 
 
-def _options(kw: dict, **extra: object) -> "object":
+def _options(kw: dict, **extra: object) -> object:
     from migrator.cutover.context import Options
 
     return Options(dry_run=kw.pop("dry_run", False), yes=kw.pop("yes", False),
@@ -418,7 +418,7 @@ def run() -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence
+    except Exception as exc:
         click.echo(f"internal error: {type(exc).__name__}: {exc}\n"
                    "  this is a bug in wi-migrator: please report it with the command you ran", err=True)
         sys.exit(4)

@@ -17,9 +17,10 @@ import io
 import json
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from pydantic import ValidationError
 from ruamel.yaml import YAML
@@ -335,8 +336,8 @@ def build_text(discovery: Discovery, *, scope: Scope, where: str | None = None, 
     if parsed is not None:
         head, tail = parsed.head, parsed.tail
     else:
-        head = _header(scope, where, only_pod_identity) + [
-            _scalar("tenantId", discovery.tenant_id or "") + "\n", "clusters:\n"]
+        head = [*_header(scope, where, only_pod_identity),
+                _scalar("tenantId", discovery.tenant_id or "") + "\n", "clusters:\n"]
         tail = ["azure:\n", _with_comment("  live: true", "identities, federated credentials, role assignments: "
                                                          "read live through ARM") + "\n"]
         if cloud != "AzureCloud":

@@ -15,6 +15,7 @@ from migrator.catalog import Catalog
 from migrator.errors import ExitCode, InputError, Location
 from migrator.findings.model import Finding
 from migrator.inventory.model import label
+from migrator.inventory.pod_identity_exceptions import FLUX_NAME_LABEL
 from migrator.plan.model import Plan, decode
 from migrator.render import ExceptionNeed, render_plan
 from migrator.render.tree import check_out, write_tree
@@ -37,8 +38,6 @@ def read_plan(path: Path) -> Plan:
 
 def exception_needs(catalog: Catalog, findings: tuple[Finding, ...]) -> tuple[ExceptionNeed, ...]:
     """The exceptions the FLUX_WITHOUT_EXCEPTION findings ask for: one per (namespace, label pair)."""
-    from migrator.findings.rules.exceptions import FLUX_NAME_LABEL
-
     clusters = {c.name: c for c in catalog.inventory.clusters}
     needs: set[ExceptionNeed] = set()
     for f in findings:

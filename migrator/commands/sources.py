@@ -7,9 +7,10 @@ overridden for private clouds and the local test servers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from migrator.clock import Clock
 from migrator.fleet import Fleet

@@ -165,7 +165,7 @@ class _Shared:
 def _container(c: s.Container) -> Container:
     return Container(
         name=intern(c.name), image=intern(c.image),
-        args=tuple([*(c.command or ()), *(c.args or ())]),
+        args=(*(c.command or ()), *(c.args or ())),
         env=tuple((intern(e.name), e.value if e.name.upper() in ENV_VALUES_KEPT else None) for e in (c.env or ())),
     )
 

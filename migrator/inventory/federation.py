@@ -17,7 +17,12 @@ import re
 from dataclasses import dataclass
 
 from migrator.inventory.link import AzureIndex
-from migrator.inventory.model import AzureIdentity, FederatedCredential, IdentityType, ManagedIdentity
+from migrator.inventory.model import (
+    AzureIdentity,
+    FederatedCredential,
+    IdentityType,
+    ManagedIdentity,
+)
 from migrator.inventory.resolve import ClusterResolution
 
 SUBJECT_PREFIX = "system:serviceaccount:"

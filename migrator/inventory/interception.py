@@ -15,7 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from migrator.inventory.model import ClusterInventory
-from migrator.inventory.podidentity import Component, Mode, PodIdentityInstall, operation_mode
+from migrator.inventory.podidentity import (
+    Component,
+    Mode,
+    PodIdentityInstall,
+    operation_mode,
+)
 
 
 def is_running(component: Component, cluster: ClusterInventory) -> bool:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from enum import Enum
 from sys import intern
 
+from migrator.vocabulary import BINDING_LABEL
+
 
 class Schema(str, Enum):
     """How an AAD Pod Identity object spells its spec keys."""
@@ -96,7 +98,7 @@ class PodTemplate:
 
     @property
     def binding_selector(self) -> str | None:
-        return label(self.labels, "aadpodidbinding")
+        return label(self.labels, BINDING_LABEL)
 
 
 @dataclass(frozen=True, slots=True)

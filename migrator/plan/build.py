@@ -11,9 +11,15 @@ from dataclasses import dataclass, field
 
 from migrator.catalog import Catalog
 from migrator.inventory.gitops import owner_of
-from migrator.inventory.model import AzureIdentity, ClusterInventory, ObjectRef, Workload, label
+from migrator.inventory.model import (
+    AzureIdentity,
+    ClusterInventory,
+    ObjectRef,
+    Workload,
+    label,
+)
 from migrator.inventory.resolve import ClusterResolution
-from migrator.limits import FEDERATION_AUDIENCE, MAX_FEDERATED_CREDENTIALS_PER_IDENTITY
+from migrator.limits import MAX_FEDERATED_CREDENTIALS_PER_IDENTITY
 from migrator.plan import conflicts as conflicts_mod
 from migrator.plan import strategy as strat
 from migrator.plan.limits import LimitCheck, classify
@@ -33,6 +39,7 @@ from migrator.plan.model import (
 )
 from migrator.plan.names import credential_name, subject
 from migrator.plan.prerequisites import prerequisites
+from migrator.vocabulary import TOKEN_EXCHANGE_AUDIENCE
 
 PATCHABLE = {"Deployment", "StatefulSet", "DaemonSet", "CronJob"}
 POD_SECURITY = "pod-security.kubernetes.io/enforce"
@@ -215,7 +222,7 @@ def build_plan(catalog: Catalog, options: PlanOptions = PlanOptions()) -> Plan:
                                              f"({check.existing} existing + {check.to_create} new); Azure allows "
                                              f"{MAX_FEDERATED_CREDENTIALS_PER_IDENTITY}")
             credentials.append(Credential(
-                name=name, issuer=issuer, subject=sub, audiences=(FEDERATION_AUDIENCE,), identity=ref,
+                name=name, issuer=issuer, subject=sub, audiences=(TOKEN_EXCHANGE_AUDIENCE,), identity=ref,
                 cluster=e["cluster"], namespace=e["namespace"], service_account=e["sa"], status=status,
                 existing_name=existing_name, reason=reason,
                 why=Why(bindings=tuple(sorted(e["bindings"])), workloads=tuple(sorted(e["workloads"]))),
@@ -233,7 +240,7 @@ def build_plan(catalog: Catalog, options: PlanOptions = PlanOptions()) -> Plan:
             credentials.append(Credential(
                 name=credential_name(entry["cluster"], entry["namespace"], entry["sa"]),
                 issuer=None if pending[entry["cluster"]] else issuer_of[entry["cluster"]],
-                subject=subject(entry["namespace"], entry["sa"]), audiences=(FEDERATION_AUDIENCE,),
+                subject=subject(entry["namespace"], entry["sa"]), audiences=(TOKEN_EXCHANGE_AUDIENCE,),
                 identity=entry["ref"], cluster=entry["cluster"], namespace=entry["namespace"],
                 service_account=entry["sa"], status="blocked", reason=entry["reason"],
                 why=Why(bindings=tuple(sorted(entry["bindings"])), workloads=tuple(sorted(entry["workloads"]))),

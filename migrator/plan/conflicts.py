@@ -97,12 +97,14 @@ def assign(resolution: ClusterResolution, remedy: str, taken_names: dict[str, se
         for w, ids in ordered.items():
             groups[tuple((i.namespace, i.name) for i in ids)].append(w)
         ranked = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
-        keeper_key, keeper_workloads = ranked[0]
+        _, keeper_workloads = ranked[0]
 
-        def ids_of(workloads: list[ObjectRef]) -> tuple[AzureIdentity, ...]:
+        def ids_of(workloads: list[ObjectRef], ordered: dict[ObjectRef, list[AzureIdentity]] = ordered
+                   ) -> tuple[AzureIdentity, ...]:
             return tuple(ordered[workloads[0]])
 
-        def refs(workloads: list[ObjectRef]) -> tuple[ObjectRef, ...]:
+        def refs(workloads: list[ObjectRef], bindings: dict[ObjectRef, set[ObjectRef]] = bindings
+                 ) -> tuple[ObjectRef, ...]:
             return tuple(sorted({b for w in workloads for b in bindings[w]}))
 
         if len(ranked) == 1:

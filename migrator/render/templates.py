@@ -15,7 +15,7 @@ from pathlib import Path
 
 import jinja2
 
-from migrator.render import escape
+from migrator import escape
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"  # a link to the top-level templates/ (wheels: package data)
 

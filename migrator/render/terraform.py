@@ -24,8 +24,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from migrator.errors import InputError
-from migrator.plan.model import Credential, ExistingCredential, NewIdentity, Plan, Prerequisite
-from migrator.render.escape import is_hcl_reference
+from migrator.escape import is_hcl_reference
+from migrator.plan.model import (
+    Credential,
+    ExistingCredential,
+    NewIdentity,
+    Plan,
+    Prerequisite,
+)
 from migrator.render.names import digest, path_segment, provider_alias, tf_label
 from migrator.render.templates import render
 from migrator.render.view import RenderView
@@ -205,7 +211,7 @@ def build_model(view: RenderView) -> TerraformModel:
                                  "newIdentities", hint="regenerate the plan with migrate plan")
         else:
             uamis.setdefault((ref.resource_id or "").lower(), _uami(ref.resource_id, f"credential {c.name}"))
-    for key, n in new_by_id.items():
+    for n in new_by_id.values():
         _uami(n.resource_id, f"new identity {n.name}")
     uami_labels = _labels({k: m["name"] for k, m in uamis.items()})
     new_labels = _labels({k: n.name for k, n in new_by_id.items()})

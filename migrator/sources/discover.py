@@ -31,8 +31,9 @@ import json
 import re
 import uuid
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from azure.core.exceptions import AzureError
 
@@ -204,7 +205,7 @@ class GraphReader(ArmReader):
             data = doc.get("data")
             if isinstance(data, dict):  # table format, should a service default change
                 cols = [c.get("name") for c in data.get("columns") or []]
-                data = [dict(zip(cols, row)) for row in data.get("rows") or []]
+                data = [dict(zip(cols, row, strict=False)) for row in data.get("rows") or []]
             rows.extend(r for r in data or [] if isinstance(r, dict))
             token = doc.get("$skipToken") or None
             if not token:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 from migrator.clock import Clock, SystemClock
 from migrator.decode import arm as arm_decode
@@ -89,7 +90,7 @@ class LiveFleetReader:
         result = ClusterRead(spec)
         try:
             result.documents = await asyncio.wait_for(self._read(spec, result), self.options.cluster_deadline)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             result.error = SourceError(f"not read within the {self.options.cluster_deadline:g} s deadline",
                                        hint="unreachable or very slow API server; raise --cluster-deadline")
         except SourceError as exc:
