@@ -49,11 +49,13 @@ def live_options(fn):  # type: ignore[no-untyped-def]
 
 
 def _live(kw: dict) -> object:
-    from migrator.commands.sources import LiveSettings
+    from migrator.commands.progress import reader_class
+    from migrator.sources.access import LiveSettings
 
     return LiveSettings(kubeconfig=kw.pop("kubeconfig"), concurrency=kw.pop("concurrency"),
                         cluster_deadline=kw.pop("cluster_deadline"), request_timeout=kw.pop("request_timeout"),
-                        arm_endpoint=kw.pop("arm_endpoint"), ca_bundle=kw.pop("ca_bundle"))
+                        arm_endpoint=kw.pop("arm_endpoint"), ca_bundle=kw.pop("ca_bundle"),
+                        reader_class=reader_class())
 
 
 def _fail(error: MigratorError) -> NoReturn:
@@ -157,12 +159,13 @@ def snapshot(fleet_path: Path, to: Path, force: bool, **live: object) -> None:
               help="Plan this fleet file first, with the plan command's defaults (instead of --plan).")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="The output folder (created if missing).")
-def render(plan_path: Path | None, fleet_path: Path | None, out: Path) -> None:
+@live_options
+def render(plan_path: Path | None, fleet_path: Path | None, out: Path, **live: object) -> None:
     from migrator.commands.render import run_render
 
     if (plan_path is None) == (fleet_path is None):
         raise click.UsageError("give exactly one of --plan and --fleet")
-    code = run_render(plan_path=plan_path, fleet_path=fleet_path, out=out)
+    code = run_render(plan_path=plan_path, fleet_path=fleet_path, out=out, live=_live(live))
     sys.exit(int(code))
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from migrator.decode import arm
 from migrator.decode import structs as s
 from migrator.decode.documents import AzureDocuments, ClusterDocuments
+from migrator.decode.kept import ANNOTATIONS_DROPPED, ENV_VALUES_KEPT
 from migrator.fleet import ClusterSpec
 from migrator.inventory import crds
 from migrator.inventory.model import (
@@ -117,13 +118,6 @@ def _fill_absent_custom_kinds(kube: dict[str, tuple[Any, ...] | None]) -> dict[s
 
 
 # ----------------------------------------------------------------------------- workloads
-
-
-#: the only environment variables whose values the inventory keeps (NMI/MIC settings); of every other
-#: variable only the name is kept: values are the workload's secrets, and snapshots drop them too
-ENV_VALUES_KEPT = frozenset({"FORCENAMESPACED", "OPERATION_MODE", "OPERATION-MODE"})
-#: annotations never kept: large, and a copy of the whole object (snapshots drop them too)
-ANNOTATIONS_DROPPED = frozenset({"kubectl.kubernetes.io/last-applied-configuration"})
 
 
 def _annotations(annotations: dict[str, str | None] | None) -> dict[str, str | None] | None:

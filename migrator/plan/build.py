@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from migrator.catalog import Catalog
+from migrator.inventory.catalog import Catalog
 from migrator.inventory.gitops import owner_of
 from migrator.inventory.model import (
     AzureIdentity,
