@@ -195,7 +195,7 @@ def discover(subscriptions: tuple[str, ...], management_group: str | None, tenan
              where: str | None, only_pod_identity: bool, force: bool, merge: bool, cloud: str,
              arm_endpoint: str | None, ca_bundle: str | None) -> None:
     from migrator.commands.discover import DiscoverSettings, run_discover
-    from migrator.sources.discover import Scope
+    from migrator.fleet.discovery import Scope
 
     if sum((bool(subscriptions), management_group is not None, tenant)) != 1:
         raise click.UsageError("give one scope: --subscription (repeatable), --management-group or --tenant")
