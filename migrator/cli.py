@@ -11,12 +11,18 @@ Exit codes (every command):
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from migrator.errors import MigratorError
+
+if TYPE_CHECKING:
+    from migrator.sources.access import LiveSettings
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -27,7 +33,7 @@ Exit codes:
   4  internal error (please report it)"""
 
 
-def live_options(fn):  # type: ignore[no-untyped-def]
+def live_options(fn: F) -> F:
     """Options for reading clusters and Azure live (ignored for clusters with a snapshot)."""
     options = [
         click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False), default=None,
@@ -48,7 +54,7 @@ def live_options(fn):  # type: ignore[no-untyped-def]
     return fn
 
 
-def _live(kw: dict) -> object:
+def _live(kw: dict[str, Any]) -> LiveSettings:
     from migrator.commands.progress import reader_class
     from migrator.sources.access import LiveSettings
 
@@ -96,7 +102,7 @@ def catalog(fleet_path: Path, output: str, out: Path | None, fail_on: str, ignor
 
     code = run_catalog(fleet_path, output=output, out=out, fail_on=fail_on,
                        ignore=frozenset(c.strip() for c in ignore.split(",") if c.strip()),
-                       live=_live(live))  # type: ignore[arg-type]
+                       live=_live(live))
     sys.exit(int(code))
 
 
@@ -146,7 +152,7 @@ def explain(code: str | None) -> None:
 def snapshot(fleet_path: Path, to: Path, force: bool, **live: object) -> None:
     from migrator.commands.snapshot import run_snapshot
 
-    code = run_snapshot(fleet_path, to, force=force, live=_live(live))  # type: ignore[arg-type]
+    code = run_snapshot(fleet_path, to, force=force, live=_live(live))
     sys.exit(int(code))
 
 
@@ -219,7 +225,7 @@ Exit codes:
   130  interrupted (Ctrl-C): stopped between steps, lease released"""
 
 
-def cluster_access_options(fn):  # type: ignore[no-untyped-def]
+def cluster_access_options(fn: F) -> F:
     """How the cutover commands reach the clusters and Azure."""
     options = [
         click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False), default=None,
@@ -240,7 +246,7 @@ def cluster_access_options(fn):  # type: ignore[no-untyped-def]
     return fn
 
 
-def change_options(fn):  # type: ignore[no-untyped-def]
+def change_options(fn: F) -> F:
     """Options of the commands that change a cluster."""
     options = [
         click.option("--dry-run", is_flag=True,

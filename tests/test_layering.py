@@ -32,7 +32,7 @@ STAGE = {
     "cutover": 8,
     "pipeline": 9,
     "commands": 10,
-    "cli": 11, "sample": 11,
+    "cli": 11,
 }
 #: outer layers the pure core must never load: presentation, I/O, operations
 OUTER = ("migrator.render", "migrator.report", "migrator.sources", "migrator.cutover", "migrator.commands",

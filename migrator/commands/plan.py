@@ -70,8 +70,8 @@ def summary(plan: Plan) -> str:
         lines.append(f"  BLOCKED {where}: {b.reason}" + (f" — {b.proposal}" if b.proposal else ""))
     for r in plan.risks:
         lines.append(f"  risk {r.code} {r.cluster}/{r.namespace}/{r.object}: {r.message}")
-    for n in plan.notes:
-        lines.append(f"  note: {n}")
+    for note in plan.notes:
+        lines.append(f"  note: {note}")
     return "\n".join(lines) + "\n"
 
 

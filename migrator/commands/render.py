@@ -67,8 +67,9 @@ def inputs_for_fleet(fleet_path: Path, live: LiveSettings | None = None
 def run_render(*, plan_path: Path | None, fleet_path: Path | None, out: Path,
                live: LiveSettings | None = None) -> ExitCode:
     check_out(out)
+    needs: tuple[ExceptionNeed, ...] = ()
     if plan_path is not None:
-        plan, needs, partial = read_plan(plan_path), (), False
+        plan, partial = read_plan(plan_path), False
     elif fleet_path is not None:
         plan, needs, partial = inputs_for_fleet(fleet_path, live)
     else:  # the CLI requires one of them
