@@ -33,6 +33,7 @@ STAGE = {
     "pipeline": 9,
     "commands": 10,
     "cli": 11,
+    "cli_reference": 12,  # generates docs/cli.md from the command line
 }
 #: outer layers the pure core must never load: presentation, I/O, operations
 OUTER = ("migrator.render", "migrator.report", "migrator.sources", "migrator.cutover", "migrator.commands",
