@@ -18,6 +18,7 @@ from migrator.errors import ExitCode, InputError, Location, OutputError, SourceE
 from migrator.fleet import load_fleet
 from migrator.fleet.discovered import DiscoverResult, build_text
 from migrator.fleet.discovery import Discovery, Scope
+from migrator.fleet.model import read_text
 from migrator.sources.discover import BATCH_LIMIT, PAGE_LIMIT, GraphReader, discover
 from migrator.write import atomic_write_text
 
@@ -54,7 +55,7 @@ def run_discover(out: Path, *, scope: Scope, where: str | None = None, only_pod_
             raise OutputError("the output path is a folder", location=Location(out))
         if merge:
             load_fleet(out, check_folders=False)  # refuse to merge into a file that is not a valid fleet
-            existing = out.read_text(encoding="utf-8")
+            existing = read_text(out)
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
         raise OutputError("the output folder does not exist", location=Location(folder),

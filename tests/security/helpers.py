@@ -1,0 +1,95 @@
+"""Running ``migrate`` the way a user does, with what an attack needs: the exit code, both streams, and
+whether a traceback escaped; in a child process when the attack would hang or exhaust this one."""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from migrator.cli import main
+from tests.conftest import EXAMPLES, REPO
+
+#: a child process may use this much memory: an expansion bomb fails instead of swapping
+CHILD_MEMORY = 2 * 1024 ** 3
+
+CLUSTER = """\
+  - name: {name}
+    region: westeurope
+    subscriptionId: 00000000-0000-0000-0000-000000000002
+    resourceGroup: rg-aks-dev-weu
+    group: dev
+    snapshot: {snapshot}
+"""
+
+
+def fleet_text(*names: str, snapshot: Path | str | None = None, azure: bool = True) -> str:
+    """A fleet file whose clusters all read the example's aks-dev-weu snapshot (absolute paths)."""
+    folder = snapshot if snapshot is not None else EXAMPLES / "snapshots" / "aks-dev-weu"
+    text = "tenantId: 72f988bf-86f1-41af-91ab-2d7cd011db47\nclusters:\n"
+    text += "".join(CLUSTER.format(name=n, snapshot=folder) for n in (names or ("aks-dev-weu",)))
+    if azure:
+        text += f"azure:\n  snapshot: {EXAMPLES / 'snapshots' / 'azure'}\n"
+    return text
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    def refused(self, *needles: str, code: int = 2) -> Run:
+        """Exit ``code``, one clear error naming each of ``needles``, no traceback."""
+        assert self.code == code, (self.code, self.stdout[-2000:], self.stderr[-2000:])
+        assert "Traceback" not in self.stderr and "internal error" not in self.stderr, self.stderr
+        for needle in needles:
+            assert needle in self.stderr, f"{needle!r} not in {self.stderr!r}"
+        return self
+
+
+def migrate(*args: str | Path, input: str | None = None) -> Run:
+    """``migrate ARGS`` in this process; an exception the CLI lets through counts as exit 4 with its traceback,
+    as the entry point (``migrator.cli.run``) would report it."""
+    result = CliRunner().invoke(main, [str(a) for a in args], input=input)
+    code, stderr = result.exit_code, result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        code = 4
+        stderr += "".join(traceback.format_exception(result.exception))
+    return Run(code, result.stdout, stderr)
+
+
+def _limits(user: int | None) -> None:  # pragma: no cover - runs in the child
+    resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
+    if user is not None:
+        os.setgid(user)
+        os.setgroups([])
+        os.setuid(user)
+
+
+def migrate_process(*args: str | Path, timeout: float = 60, user: int | None = None, cwd: Path = REPO) -> Run:
+    """``migrate ARGS`` in a child process with at most ``CHILD_MEMORY`` of memory, killed after ``timeout``
+    seconds (a test of a hang fails instead of hanging); ``user`` runs it as another user (root ignores
+    file permissions)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    try:
+        done = subprocess.run([sys.executable, "-m", "migrator.cli", *map(str, args)], capture_output=True,
+                              text=True, timeout=timeout, cwd=cwd, env=env,
+                              preexec_fn=lambda: _limits(user))
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(f"migrate {' '.join(map(str, args))} still ran after {timeout} s") from exc
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+NOBODY = 65534
+
+
+def as_unprivileged() -> int | None:
+    """The user to run a child as so that file permissions apply (root ignores them), or None if they already do."""
+    return NOBODY if os.geteuid() == 0 else None
