@@ -18,7 +18,7 @@ from typing import Any
 from migrator.clock import Clock, SystemClock
 from migrator.decode import arm as arm_decode
 from migrator.decode.documents import AzureDocuments, ClusterDocuments
-from migrator.errors import SourceError
+from migrator.errors import SnapshotError, SourceError
 from migrator.fleet import ClusterSpec
 from migrator.kinds import KINDS
 from migrator.sources.arm import AKS_SERVER_SCOPE, ArmReader
@@ -95,6 +95,8 @@ class LiveFleetReader:
                                        hint="unreachable or very slow API server; raise --cluster-deadline")
         except SourceError as exc:
             result.error = exc
+        except SnapshotError as exc:  # a document no API server would serve (malformed, nested too deep)
+            result.error = SourceError(exc.render())
         return result
 
     async def _read(self, spec: ClusterSpec, result: ClusterRead) -> ClusterDocuments:

@@ -3,6 +3,7 @@ whether a traceback escaped; in a child process when the attack would hang or ex
 
 from __future__ import annotations
 
+import ctypes
 import os
 import resource
 import subprocess
@@ -11,6 +12,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from migrator.cli import main
@@ -65,31 +67,30 @@ def migrate(*args: str | Path, input: str | None = None) -> Run:
     return Run(code, result.stdout, stderr)
 
 
-def _limits(user: int | None) -> None:  # pragma: no cover - runs in the child
+#: Linux capabilities that let root ignore file permissions (linux/capability.h), and prctl's PR_CAPBSET_DROP
+_CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH, _PR_CAPBSET_DROP = 1, 2, 24
+
+
+def _limits(permissions: bool) -> None:  # pragma: no cover - runs in the child
     resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
-    if user is not None:
-        os.setgid(user)
-        os.setgroups([])
-        os.setuid(user)
+    if permissions and os.geteuid() == 0:  # root keeps its user, loses the capabilities that bypass permissions
+        libc = ctypes.CDLL(None, use_errno=True)
+        for cap in (_CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH):
+            if libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+                os._exit(97)
 
 
-def migrate_process(*args: str | Path, timeout: float = 60, user: int | None = None, cwd: Path = REPO) -> Run:
+def migrate_process(*args: str | Path, timeout: float = 60, permissions: bool = False, cwd: Path = REPO) -> Run:
     """``migrate ARGS`` in a child process with at most ``CHILD_MEMORY`` of memory, killed after ``timeout``
-    seconds (a test of a hang fails instead of hanging); ``user`` runs it as another user (root ignores
-    file permissions)."""
+    seconds (a test of a hang fails instead of hanging); with ``permissions`` file permissions apply even
+    when the tests run as root (the child drops the capabilities that bypass them)."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     try:
         done = subprocess.run([sys.executable, "-m", "migrator.cli", *map(str, args)], capture_output=True,
                               text=True, timeout=timeout, cwd=cwd, env=env,
-                              preexec_fn=lambda: _limits(user))
+                              preexec_fn=lambda: _limits(permissions))
     except subprocess.TimeoutExpired as exc:
         raise AssertionError(f"migrate {' '.join(map(str, args))} still ran after {timeout} s") from exc
+    if done.returncode == 97 and permissions:
+        pytest.skip("cannot drop root's permission-bypassing capabilities here")
     return Run(done.returncode, done.stdout, done.stderr)
-
-
-NOBODY = 65534
-
-
-def as_unprivileged() -> int | None:
-    """The user to run a child as so that file permissions apply (root ignores them), or None if they already do."""
-    return NOBODY if os.geteuid() == 0 else None
