@@ -20,7 +20,7 @@ from migrator.fleet.discovered import DiscoverResult, build_text
 from migrator.fleet.discovery import Discovery, Scope
 from migrator.fleet.model import read_text
 from migrator.sources.discover import BATCH_LIMIT, PAGE_LIMIT, GraphReader, discover
-from migrator.write import atomic_write_text
+from migrator.write import atomic_write_text, check_target, is_stdout, write_stdout
 
 
 @dataclass
@@ -47,7 +47,12 @@ def run_discover(out: Path, *, scope: Scope, where: str | None = None, only_pod_
     if force and merge:
         raise InputError("give --force (replace the file) or --merge (keep your edits), not both")
     existing: str | None = None
-    if out.exists():
+    to_stdout = is_stdout(out)
+    if to_stdout and (force or merge):
+        raise InputError("--out - writes to standard output: --force and --merge need a file")
+    if not to_stdout:
+        check_target(out)
+    if not to_stdout and out.exists():
         if not (force or merge):
             raise OutputError("the output file already exists", location=Location(out),
                               hint="pass --merge to add new clusters and keep your edits, or --force to replace it")
@@ -57,7 +62,7 @@ def run_discover(out: Path, *, scope: Scope, where: str | None = None, only_pod_
             load_fleet(out, check_folders=False)  # refuse to merge into a file that is not a valid fleet
             existing = read_text(out)
     folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
+    if not to_stdout and not folder.is_dir():
         raise OutputError("the output folder does not exist", location=Location(folder),
                           hint="create it first, or choose another --out path")
 
@@ -83,7 +88,10 @@ def run_discover(out: Path, *, scope: Scope, where: str | None = None, only_pod_
             raise SourceError("no cluster to write, and part of the scope could not be read (above); "
                               "nothing written") from None
         raise
-    atomic_write_text(out, result.text)
+    if to_stdout:
+        write_stdout(result.text)
+    else:
+        atomic_write_text(out, result.text)
     _summary(out, result, merged=existing is not None)
     return ExitCode.PARTIAL if discovery.failures else ExitCode.OK
 

@@ -11,7 +11,7 @@ from migrator.pipeline import FleetRun, read_fleet
 from migrator.plan.build import PlanOptions, build_plan
 from migrator.plan.model import Plan, encode
 from migrator.sources.access import LiveSettings
-from migrator.write import atomic_write_text
+from migrator.write import atomic_write_text, check_target, is_stdout
 
 
 def plan_for_fleet(fleet_path: Path, *, strategy: str = "reuse", sa_conflicts: str = "split",
@@ -76,9 +76,13 @@ def summary(plan: Plan) -> str:
 
 
 def run_plan(fleet_path: Path, *, out: Path | None, check: bool, **kwargs: object) -> ExitCode:
+    if not is_stdout(out):
+        assert out is not None
+        check_target(out)  # a device or a FIFO is refused before the fleet is read
     plan, partial = plan_for_fleet(fleet_path, **kwargs)  # type: ignore[arg-type]
     text = encode(plan)
-    if out is not None:
+    if not is_stdout(out):
+        assert out is not None
         atomic_write_text(out, text)
         sys.stdout.write(summary(plan))
     else:
