@@ -76,6 +76,8 @@ def run_render(*, plan_path: Path | None, fleet_path: Path | None, out: Path,
         raise InputError("give --plan or --fleet")
     files = render_plan(plan, needs)
     result = write_tree(files, out)
+    for what in result.recovered:
+        sys.stderr.write(f"note: an interrupted render into {out} was {what} first (its staging folder removed)\n")
     sys.stdout.write(f"rendered {len(files)} files into {out}: {len(result.written)} written, "
                      f"{len(result.unchanged)} unchanged, {len(result.removed)} removed\n")
     if plan_path is not None:
