@@ -90,3 +90,14 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def inside(root: Path, *names: str) -> Path:
+    """``root / name / ...`` for names that are each one plain path component: no separator, not empty, ``.``
+    or ``..``, no control character. The one way a name from the input becomes part of an output path."""
+    for name in names:
+        if (not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name
+                or any(ord(c) < 0x20 or ord(c) == 0x7F for c in name)):
+            raise OutputError(f"{name!r} cannot be a file or folder name: it would leave the output folder",
+                              location=Location(root), hint="names that become paths are plain names")
+    return root.joinpath(*names)
