@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from migrator.errors import MigratorError
+from migrator.errors import MigratorError, visible
 
 if TYPE_CHECKING:
     from migrator.sources.access import LiveSettings
@@ -428,7 +428,7 @@ def run() -> None:
         click.echo("interrupted", err=True)
         sys.exit(130)
     except Exception as exc:
-        click.echo(f"internal error: {type(exc).__name__}: {exc}\n"
+        click.echo(f"internal error: {type(exc).__name__}: {visible(exc)}\n"
                    "  this is a bug in wi-migrator: please report it with the command you ran", err=True)
         sys.exit(4)
 

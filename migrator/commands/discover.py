@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from migrator.clock import Clock
-from migrator.errors import ExitCode, InputError, Location, OutputError, SourceError
+from migrator.errors import ExitCode, InputError, Location, OutputError, SourceError, visible
 from migrator.fleet import load_fleet
 from migrator.fleet.discovered import DiscoverResult, build_text
 from migrator.fleet.discovery import Discovery, Scope
@@ -97,12 +97,12 @@ def run_discover(out: Path, *, scope: Scope, where: str | None = None, only_pod_
 
 
 def _report_failures(discovery: Discovery) -> None:
-    for failure in discovery.failures:
-        sys.stderr.write(f"error: {failure.scope}: {failure.message}\n")
+    for failure in discovery.failures:  # Azure's messages: shown escaped, a line each
+        sys.stderr.write(f"error: {visible(failure.scope)}: {visible(failure.message)}\n")
         if failure.hint:
-            sys.stderr.write(f"  hint: {failure.hint}\n")
+            sys.stderr.write(f"  hint: {visible(failure.hint)}\n")
     for note in discovery.notes:
-        sys.stderr.write(f"note: {note}\n")
+        sys.stderr.write(f"note: {visible(note)}\n")
 
 
 def _summary(out: Path, result: DiscoverResult, *, merged: bool) -> None:
@@ -117,4 +117,4 @@ def _summary(out: Path, result: DiscoverResult, *, merged: bool) -> None:
         parts.append(f"{via_arm} read with an ARM list")
     if result.not_listed:
         parts.append(f"{len(result.not_listed)} not listed (see the end of the file)")
-    sys.stderr.write("; ".join(parts) + "\n")
+    sys.stderr.write(visible("; ".join(parts)) + "\n")

@@ -6,7 +6,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from migrator.errors import ExitCode, InputError
+from migrator.errors import ExitCode, InputError, visible
 from migrator.pipeline import FleetRun, read_fleet
 from migrator.plan.build import PlanOptions, build_plan
 from migrator.plan.model import Plan, encode
@@ -72,7 +72,7 @@ def summary(plan: Plan) -> str:
         lines.append(f"  risk {r.code} {r.cluster}/{r.namespace}/{r.object}: {r.message}")
     for note in plan.notes:
         lines.append(f"  note: {note}")
-    return "\n".join(lines) + "\n"
+    return "".join(visible(line) + "\n" for line in lines)  # a value cannot drive the terminal or add a line
 
 
 def run_plan(fleet_path: Path, *, out: Path | None, check: bool, **kwargs: object) -> ExitCode:

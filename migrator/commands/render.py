@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from migrator.errors import ExitCode, InputError, Location
+from migrator.errors import ExitCode, InputError, Location, visible
 from migrator.findings.model import Finding
 from migrator.inventory.catalog import Catalog
 from migrator.inventory.model import label
@@ -77,8 +77,9 @@ def run_render(*, plan_path: Path | None, fleet_path: Path | None, out: Path,
     files = render_plan(plan, needs)
     result = write_tree(files, out)
     for what in result.recovered:
-        sys.stderr.write(f"note: an interrupted render into {out} was {what} first (its staging folder removed)\n")
-    sys.stdout.write(f"rendered {len(files)} files into {out}: {len(result.written)} written, "
+        sys.stderr.write(f"note: an interrupted render into {visible(out)} was {what} first (its staging folder "
+                         "removed)\n")
+    sys.stdout.write(f"rendered {len(files)} files into {visible(out)}: {len(result.written)} written, "
                      f"{len(result.unchanged)} unchanged, {len(result.removed)} removed\n")
     if plan_path is not None:
         sys.stderr.write("note: interim pod identity exceptions are rendered only with --fleet (a plan file "

@@ -96,7 +96,7 @@ class LiveFleetReader:
         except SourceError as exc:
             result.error = exc
         except SnapshotError as exc:  # a document no API server would serve (malformed, nested too deep)
-            result.error = SourceError(exc.render())
+            result.error = SourceError(exc.message, location=exc.location, hint=exc.hint)
         return result
 
     async def _read(self, spec: ClusterSpec, result: ClusterRead) -> ClusterDocuments:
