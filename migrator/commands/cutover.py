@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from migrator.cutover.connect import Access, Connections
-from migrator.cutover.context import Interrupts, Options
+from migrator.cutover.clients.connection import Access, Connections
 from migrator.cutover.cutover import cutover_operation
+from migrator.cutover.engine.console import Reporter, make_reporter
+from migrator.cutover.engine.context import Interrupts, Options
+from migrator.cutover.engine.executor import execute, make_run, new_journal
+from migrator.cutover.engine.journal import Journal, default_journal_path
 from migrator.cutover.errors import ClusterUnreachable
-from migrator.cutover.executor import execute, make_run, new_journal
-from migrator.cutover.journal import Journal, default_journal_path
-from migrator.cutover.report import Reporter, make_reporter
 from migrator.cutover.state import namespace_status
 from migrator.cutover.target import (
     cluster_plan,

@@ -7,17 +7,16 @@
     steps.py     the cutover's six steps (check → act → verify, each idempotent)
     rollback.py  unbind.py  finalize.py   the other commands' steps, on the same executor
     cutover.py   the cutover as an executor operation (question, progress record, next steps)
-    executor.py  runs steps: resume from live state, ask, lease, journal, Ctrl-C
-    context.py   Run (what a step sees), Options, Interrupts, Step, the one wait loop
     state.py     where each namespace stands, read from the cluster (cutover status)
-    lease.py     record.py   journal.py   the lock and the two records (in the cluster, local)
-    kube.py      connect.py  armwrite.py  federation.py   the edges: Kubernetes, ARM, Entra
-    report.py    rich or plain output
+    timestamps.py  how moments are written in records, leases and the journal
     errors.py    the error subtree and its exit codes
+    engine/      runs steps: executor, context (Run, Step), lease, record, journal, console output
+    clients/     the edges: Kubernetes (kube_api), ARM writes, the Entra token exchange, connection
 """
 
-from migrator.cutover.connect import Access, Connections
-from migrator.cutover.context import Interrupts, Options, Run, Step
+from migrator.cutover.clients.connection import Access, Connections
+from migrator.cutover.engine.context import Interrupts, Options, Run, Step
+from migrator.cutover.engine.executor import Operation, Outcome, execute, make_run
 from migrator.cutover.errors import (
     ClusterUnreachable,
     ConfirmationRefused,
@@ -28,7 +27,6 @@ from migrator.cutover.errors import (
     StepFailed,
     StepRefused,
 )
-from migrator.cutover.executor import Operation, Outcome, execute, make_run
 from migrator.cutover.target import (
     NamespaceTarget,
     WorkloadTarget,

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from migrator.cutover.connect import utc_text
-from migrator.cutover.context import Run
-from migrator.cutover.executor import Operation
+from migrator.cutover.engine.context import Run
+from migrator.cutover.engine.executor import Operation
 from migrator.cutover.steps import CUTOVER_STEPS, complete_label_progress
+from migrator.cutover.timestamps import utc_text
 from migrator.vocabulary import BINDING_LABEL, WI_USE_LABEL
 
 

@@ -24,11 +24,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from migrator.cutover.context import Run, StepBase
+from migrator.cutover.clients.kube_api import MERGE, KubeApiError
+from migrator.cutover.engine.context import Run, StepBase
+from migrator.cutover.engine.executor import Operation
+from migrator.cutover.engine.record import Record
 from migrator.cutover.errors import StepFailed, StepRefused
-from migrator.cutover.executor import Operation
-from migrator.cutover.kube import MERGE, KubeApiError
-from migrator.cutover.record import Record
 from migrator.escape import hcl, hcl_ident, is_hcl_reference
 
 AKS_ADDON_IDENTITY = re.compile(r"^(azurekeyvaultsecretsprovider|omsagent|ingressapplicationgateway|azurepolicy|"

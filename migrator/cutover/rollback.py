@@ -1,6 +1,6 @@
 """Rollback of a namespace: the cutover's steps reversed, from the before-state recorded in the cluster.
 
-Works from any machine: everything it needs is in the namespace's record (``record.py``), not in the
+Works from any machine: everything it needs is in the namespace's record (``engine/record.py``), not in the
 plan's assumptions or a local file. Order matters as much as on the way in — pods must never be
 without an identity:
 
@@ -23,12 +23,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from migrator.cutover.armwrite import ManagedClusterWriter
-from migrator.cutover.connect import utc_text
-from migrator.cutover.context import Run, StepBase
+from migrator.cutover.clients.arm_writes import ManagedClusterWriter
+from migrator.cutover.clients.kube_api import MERGE, KubeApiError
+from migrator.cutover.engine.context import Run, StepBase
+from migrator.cutover.engine.executor import Operation
 from migrator.cutover.errors import StepFailed, StepRefused
-from migrator.cutover.executor import Operation
-from migrator.cutover.kube import MERGE, KubeApiError
 from migrator.cutover.objects import (
     has_injection,
     meta,
@@ -39,6 +38,7 @@ from migrator.cutover.objects import (
 )
 from migrator.cutover.steps import nmi_log_lines, patch_live, refuse_if_leased
 from migrator.cutover.target import ROLLED, TEMPLATED
+from migrator.cutover.timestamps import utc_text
 from migrator.vocabulary import BINDING_LABEL, WI_USE_LABEL
 
 

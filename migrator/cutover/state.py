@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from migrator.cutover.context import Run
-from migrator.cutover.lease import holder_of
+from migrator.cutover.engine.context import Run
+from migrator.cutover.engine.lease import holder_of
 from migrator.cutover.steps import Label, ServiceAccounts, Unlabel
 
 

@@ -23,12 +23,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from migrator.cutover.connect import micro_time, parse_time, utc_text
-from migrator.cutover.context import Run, StepBase
+from migrator.cutover.clients.kube_api import MERGE, KubeApiError
+from migrator.cutover.clients.token_exchange import TokenExchanger, explain, jwt_claims
+from migrator.cutover.engine.context import Run, StepBase
+from migrator.cutover.engine.lease import holder_of
 from migrator.cutover.errors import StepFailed, StepRefused
-from migrator.cutover.federation import TokenExchanger, explain, jwt_claims
-from migrator.cutover.kube import MERGE, KubeApiError
-from migrator.cutover.lease import holder_of
 from migrator.cutover.objects import (
     TemplateChange,
     before_state,
@@ -42,6 +41,7 @@ from migrator.cutover.objects import (
     workload_pods,
 )
 from migrator.cutover.target import WorkloadTarget
+from migrator.cutover.timestamps import micro_time, parse_time, utc_text
 from migrator.plan.model import Credential
 from migrator.vocabulary import (
     BINDING_LABEL,

@@ -12,7 +12,7 @@ The bindings in scope are the ones the plan traced the namespace's identities to
   full document is written to the record of every planned namespace it served and to the journal;
 * a pod identity of the AKS add-on (``podIdentityProfile``, where the add-on also materializes the
   binding in the cluster and would put it back): removed through ARM, all of the cluster's in one
-  managed-cluster update (``armwrite.py``: ETag, 409 while another operation runs, long-running
+  managed-cluster update (``clients/arm_writes.py``: ETag, 409 while another operation runs, long-running
   operation), the entries kept in the records first.
 
 ``migrate rollback`` recreates both from the record.
@@ -23,13 +23,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from migrator.cutover.connect import utc_text
-from migrator.cutover.context import Run, StepBase
+from migrator.cutover.clients.kube_api import KubeApiError
+from migrator.cutover.engine.context import Run, StepBase
+from migrator.cutover.engine.executor import Operation
+from migrator.cutover.engine.record import Record
 from migrator.cutover.errors import StepFailed, StepRefused
-from migrator.cutover.executor import Operation
-from migrator.cutover.kube import KubeApiError
-from migrator.cutover.record import Record
 from migrator.cutover.rollback import cluster_writer
+from migrator.cutover.timestamps import utc_text
 
 CLUSTER_LEASE = "wi-migrator-cluster"
 CLUSTER_LEASE_NAMESPACE = "default"

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from migrator.clock import ManualClock
-from migrator.cutover.report import PlainReporter
+from migrator.cutover.engine.console import PlainReporter
 from tests.conftest import EXAMPLES
 from tests.servers import KubeServer
 from tests.servers.arm_server import ArmServer

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from migrator.clock import Clock
-from migrator.cutover.connect import micro_time, parse_time
+from migrator.cutover.clients.kube_api import KubeApi, KubeApiError
 from migrator.cutover.errors import LeaseHeld, LeaseLost
-from migrator.cutover.kube import KubeApi, KubeApiError
+from migrator.cutover.timestamps import micro_time, parse_time
 
 LEASE_NAME = "wi-migrator"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "wi-migrator"}

@@ -12,18 +12,16 @@ whole-cluster reads for preflight, unbind and finalize reuse the live fleet read
 from __future__ import annotations
 
 import asyncio
-import datetime as _dt
 import getpass
 import os
 import socket
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from migrator.clock import Clock, SystemClock
+from migrator.cutover.clients.kube_api import KubeApi
 from migrator.cutover.errors import ClusterUnreachable
-from migrator.cutover.kube import KubeApi
 from migrator.errors import InputError, SourceError
 from migrator.fleet import ClusterSpec
 from migrator.inventory.model import ClusterInventory
@@ -72,10 +70,6 @@ class Access:
         except Exception:
             user = os.environ.get("USER", "unknown")
         return f"{user}@{socket.gethostname()}"
-
-
-def new_run_id() -> str:
-    return uuid.uuid4().hex[:8]
 
 
 class Connections:
@@ -175,21 +169,3 @@ class Connections:
             api.close()
         self._kube.clear()
 
-
-def utc_text(moment: _dt.datetime) -> str:
-    """RFC 3339 UTC with seconds (timestamps in records and journal lines)."""
-    return moment.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def micro_time(moment: _dt.datetime) -> str:
-    """``metav1.MicroTime`` (Lease acquireTime/renewTime)."""
-    return moment.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_time(text: str | None) -> _dt.datetime | None:
-    if not text:
-        return None
-    try:
-        return _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None

@@ -1,4 +1,4 @@
-"""Runs named steps against one namespace: the I/O loop around ``steps.py``.
+"""Runs named steps against one namespace: the I/O loop around the operations' steps.
 
 For each step in order: stop if Ctrl-C was pressed; skip a mutating step whose postcondition already
 holds on the live cluster (that is how a re-run resumes); otherwise check → act → verify, reporting
@@ -13,8 +13,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from migrator.cutover.connect import Access, Connections, new_run_id
-from migrator.cutover.context import Interrupts, Options, Run, Step
+from migrator.cutover.clients.connection import Access, Connections
+from migrator.cutover.clients.kube_api import KubeApiError
+from migrator.cutover.engine.console import Reporter, can_ask
+from migrator.cutover.engine.context import Interrupts, Options, Run, Step
+from migrator.cutover.engine.journal import Journal, new_run_id
+from migrator.cutover.engine.lease import Lease
+from migrator.cutover.engine.record import Record
 from migrator.cutover.errors import (
     ClusterUnreachable,
     ConfirmationRefused,
@@ -23,11 +28,6 @@ from migrator.cutover.errors import (
     StepError,
     StepFailed,
 )
-from migrator.cutover.journal import Journal
-from migrator.cutover.kube import KubeApiError
-from migrator.cutover.lease import Lease
-from migrator.cutover.record import Record
-from migrator.cutover.report import Reporter, can_ask
 from migrator.cutover.target import NamespaceTarget
 from migrator.errors import MigratorError
 

@@ -1,6 +1,6 @@
 """The Kubernetes edge of the cutover: raw JSON requests through the official (sync) client.
 
-One ``KubeApi`` per cluster, built by ``connect.py``. The client's own urllib3 retries are off
+One ``KubeApi`` per cluster, built by ``connection.py``. The client's own urllib3 retries are off
 (``configuration.retries = False``): 429, 5xx and dropped connections are retried here with the
 shared ``RetryPolicy``, sleeping on the injected clock. Responses are plain dicts (the client's model
 deserialization is never used). Every mutation takes ``dry_run``: the server runs validation and

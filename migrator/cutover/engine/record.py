@@ -20,8 +20,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from migrator.cutover.kube import MERGE, KubeApi, KubeApiError
-from migrator.cutover.lease import MANAGED_BY
+from migrator.cutover.clients.kube_api import MERGE, KubeApi, KubeApiError
+from migrator.cutover.engine.lease import MANAGED_BY
 
 RECORD_NAME = "wi-migrator-record"
 

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from migrator.clock import Clock
-from migrator.cutover.connect import Access, Connections
+from migrator.cutover.clients.connection import Access, Connections
+from migrator.cutover.clients.kube_api import KubeApi
+from migrator.cutover.engine.console import Reporter
+from migrator.cutover.engine.journal import Journal
+from migrator.cutover.engine.lease import Lease
+from migrator.cutover.engine.record import Record
 from migrator.cutover.errors import Interrupted, StepFailed
-from migrator.cutover.journal import Journal
-from migrator.cutover.kube import KubeApi
-from migrator.cutover.lease import Lease
-from migrator.cutover.record import Record
-from migrator.cutover.report import Reporter
 from migrator.cutover.target import NamespaceTarget
 from migrator.inventory.model import ClusterInventory
 
