@@ -1,6 +1,7 @@
 """The context a step runs in: the target, the cluster's API, the record, the lease, the clock, the
-reporter and journal, and the one way to wait (polling on the injected clock, renewing the lease,
-stopping on Ctrl-C)."""
+reporter and journal; the one way to wait (polling on the injected clock, renewing the lease,
+stopping on Ctrl-C), the one way to patch a live object (with its resourceVersion as a precondition)
+and the managed-cluster writer set up for this run."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from migrator.clock import Clock
+from migrator.cutover.clients.arm_writes import ManagedClusterWriter
 from migrator.cutover.clients.connection import Access, Connections
-from migrator.cutover.clients.kube_api import KubeApi
+from migrator.cutover.clients.kube_api import KubeApi, KubeApiError
 from migrator.cutover.engine.console import Reporter
 from migrator.cutover.engine.journal import Journal
 from migrator.cutover.engine.lease import Lease
@@ -163,3 +165,39 @@ class Run:
             self.interrupts.check(f"while waiting for {what}")
             self.lease.renew()
             self.clock.sleep(min(self.options.poll, max(0.1, timeout - elapsed)))
+
+    def patch_live(self, kind: str, name: str, build: Callable[[dict[str, Any]], dict[str, Any]],
+                   content_type: str | None = None, first: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Patch built from the live object, with its resourceVersion as a precondition (the world must not
+        have moved between our read and our write); on a conflict, read again and rebuild."""
+        live = first
+        for _attempt in range(4):
+            if live is None:
+                live = self.kube.get(kind, self.namespace, name)
+                if live is None:
+                    raise StepFailed(f"{kind}/{name} disappeared")
+            body = build(live)
+            body.setdefault("metadata", {})["resourceVersion"] = (live.get("metadata") or {}).get("resourceVersion")
+            try:
+                return self.kube.patch(kind, self.namespace, name, body, dry_run=self.dry_run,
+                                       content_type=content_type)
+            except KubeApiError as exc:
+                if exc.status in (401, 403):
+                    raise  # the executor says which permission is missing
+                if exc.status != 409:
+                    raise StepFailed(f"{kind}/{name}: {exc.api_message}") from None
+                live = None
+        raise StepFailed(f"{kind}/{name} kept changing under us (409 Conflict four times): run again")
+
+    def managed_cluster_writer(self) -> ManagedClusterWriter:
+        """The cluster's ``podIdentityProfile`` writer, its waits reported, journalled, interruptible and
+        renewing the lease."""
+        def on_event(event: str, why: str) -> None:
+            self.reporter.waiting(why)
+            self.journal.write(event, **self.where, why=why)
+            self.interrupts.check()
+            self.lease.renew()
+
+        return ManagedClusterWriter(self.conn.arm, self.target.cluster, clock=self.clock, retry=self.access.retry,
+                                    timeout=self.options.rollout_timeout * 3, poll=self.options.poll * 3,
+                                    on_event=on_event)

@@ -15,19 +15,22 @@ first step whose postcondition does not hold.
    still injected and no longer bound (optionally: NMI served them no token since step 5).
 
 Steps act through ``Run`` (the edges: KubeApi, Connections, Record, Journal, Reporter); judgements
-on objects are the pure functions of ``objects.py``.
+on objects are the pure functions of ``objects.py``, the checks of step 1 are in ``preflight.py`` and
+NMI's logs are read by ``nmi.py``. ``cutover_operation`` wraps the steps for the executor: what the
+question before the first write lists, what is recorded as each step completes, and what to do next.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from migrator.cutover import preflight
 from migrator.cutover.clients.kube_api import MERGE, KubeApiError
 from migrator.cutover.clients.token_exchange import TokenExchanger, explain, jwt_claims
 from migrator.cutover.engine.context import Run, StepBase
-from migrator.cutover.engine.lease import holder_of
+from migrator.cutover.engine.executor import Operation
 from migrator.cutover.errors import StepFailed, StepRefused
+from migrator.cutover.nmi import refuse_if_nmi_served
 from migrator.cutover.objects import (
     TemplateChange,
     before_state,
@@ -41,7 +44,7 @@ from migrator.cutover.objects import (
     workload_pods,
 )
 from migrator.cutover.target import WorkloadTarget
-from migrator.cutover.timestamps import micro_time, parse_time, utc_text
+from migrator.cutover.timestamps import utc_text
 from migrator.plan.model import Credential
 from migrator.vocabulary import (
     BINDING_LABEL,
@@ -68,240 +71,27 @@ class Preflight(StepBase):
         from migrator.inventory.gitops import owner_of
 
         t = run.target
-        problems = _plan_problems(run)
+        problems = preflight.plan_problems(run)
         if problems:
             raise StepRefused("preflight: " + problems[0] if len(problems) == 1 else
                               "preflight refused:\n  - " + "\n  - ".join(problems), hint="nothing was changed")
         run.inventory = run.conn.inventory(t.cluster)
-        problems += _issuer_problems(run)
-        problems += _webhook_problems(run)
+        problems += preflight.issuer_problems(run)
+        problems += preflight.webhook_problems(run)
         if run.issuer:
-            problems += _check_credentials(run, run.issuer)
-        problems += _protection_problems(run)
-        problems += _check_workloads(run, owner_of)
-        refuse_if_leased(run)
+            problems += preflight.credential_problems(run, run.issuer)
+        problems += preflight.protection_problems(run)
+        problems += preflight.workload_problems(run, owner_of)
+        preflight.refuse_if_leased(run)
         if problems:
             raise StepRefused("preflight refused:\n  - " + "\n  - ".join(problems), hint="nothing was changed")
-        _notes(run)
+        preflight.notes(run)
 
     def act(self, run: Run) -> None:
         pass
 
     def verify(self, run: Run) -> str:
         return f"issuer, webhook, {len(run.target.credentials)} credential(s), workloads: ok"
-
-
-def _plan_problems(run: Run) -> list[str]:
-    """The plan's own verdicts: nothing blocked, no prerequisite pending, owners acknowledged."""
-    t = run.target
-    problems = [f"the plan blocks {b.object}: {b.reason}" for b in t.blocked]
-    for c in t.credentials:
-        if c.status == "blocked":
-            problems.append(f"credential {c.name} is blocked in the plan: {c.reason or 'see the plan'}")
-        elif c.status == "pending-prerequisite" or c.issuer is None:
-            problems.append(f"credential {c.name} waits for a prerequisite of {t.cluster.name}: do the cluster's "
-                            "prerequisites, then re-plan")
-    refused = t.by_mode("refused")
-    problems += [f"{w.ref}: {w.reason}" for w in refused]
-    if refused:
-        flags = " ".join(f"--changed-at-source {w.ref}" for w in refused)
-        problems.append(f"once they are changed there (label {WI_USE_LABEL}: \"true\", the service account, and no "
-                        f"{BINDING_LABEL} label), run again with: {flags}")
-    return problems
-
-
-def _issuer_problems(run: Run) -> list[str]:
-    """The issuer the cluster reports now (ARM's, and the API server's own), stored on the run."""
-    t, facts = run.target, run.inventory.facts if run.inventory else None
-    problems = []
-    api_issuer = run.kube.issuer()
-    if facts is not None and not facts.oidc_issuer_enabled:
-        problems.append(f"the OIDC issuer of {t.cluster.name} is off: az aks update --resource-group "
-                        f"{t.cluster.resource_group} --name {t.cluster.name} --enable-oidc-issuer")
-    arm_issuer = facts.oidc_issuer_url if facts is not None else None
-    if arm_issuer and api_issuer and api_issuer != arm_issuer:
-        problems.append(f"ARM reports the issuer {arm_issuer} but the API server signs tokens as {api_issuer}")
-    run.issuer = arm_issuer or api_issuer
-    if run.issuer and t.cluster.issuer and run.issuer != t.cluster.issuer:
-        run.reporter.warn(f"the cluster's issuer changed since the plan was made (plan: {t.cluster.issuer}, now: "
-                          f"{run.issuer}): the cluster was rebuilt or its issuer re-enabled")
-    else:
-        run.reporter.info(f"issuer: {run.issuer}")
-    return problems
-
-
-def _webhook_problems(run: Run) -> list[str]:
-    """Workload identity on, the webhook configured, its Deployment ready (failurePolicy Fail)."""
-    from migrator.inventory.webhook import CONFIG_NAME, WEBHOOK_NAME, detect_webhook
-
-    t, inv = run.target, run.inventory
-    assert inv is not None
-    problems = []
-    ws = detect_webhook(inv)
-    if not ws.on:
-        problems.append(f"workload identity is not enabled on {t.cluster.name}: az aks update --resource-group "
-                        f"{t.cluster.resource_group} --name {t.cluster.name} --enable-workload-identity")
-    hooks = [h for h in inv.webhooks or () if h.configuration == CONFIG_NAME or h.name == WEBHOOK_NAME]
-    installed = list(ws.installed or ())
-    if not hooks and not installed:
-        problems.append("the workload identity webhook is not installed (no MutatingWebhookConfiguration "
-                        f"{CONFIG_NAME}): labelled pods would start without a token")
-        return problems
-    policy = next((h.failure_policy for h in hooks if h.failure_policy), None)
-    deployment = next((w.deployment for w in installed if w.deployment is not None), None)
-    if deployment is None:
-        run.reporter.info(f"webhook: configured (failurePolicy {policy or 'unknown'}); its Deployment is not "
-                          "visible: step 4 proves it mutates")
-    else:
-        live = next((w for w in inv.workloads or () if w.ref == deployment.ref), None)
-        ready = live.ready if live is not None else None
-        where = f"{deployment.ref.namespace}/{deployment.ref.name}"
-        if ready is not None and ready < 1:
-            problems.append(f"the webhook ({where}) has no ready replica; with failurePolicy {policy or 'Fail'} "
-                            "every labelled pod would be rejected and the rollouts would stall")
-        else:
-            run.reporter.info(f"webhook: {where} ready ({ready if ready is not None else '?'} replicas), "
-                              f"failurePolicy {policy or 'unknown'}")
-    for old in ws.too_old:
-        problems.append(f"the webhook {old.configuration} is {old.version_text}: older than v1.0.0 it ignores the "
-                        "pod label; upgrade it first")
-    return problems
-
-
-def _protection_problems(run: Run) -> list[str]:
-    from migrator.inventory.admission import protected_namespaces
-
-    assert run.inventory is not None
-    protected = protected_namespaces(run.inventory) or {}
-    if run.namespace in protected:
-        return [f"namespace {run.namespace} is protected by the admission policy {protected[run.namespace].name}: "
-                "changes by this identity would be denied"]
-    return []
-
-
-def refuse_if_leased(run: Run) -> None:
-    """Refuse early (before asking anything) when another live run holds the namespace's lease."""
-    from migrator.cutover.errors import LeaseHeld
-
-    holder = holder_of(run.kube.get("Lease", run.lease.namespace, run.lease.name))
-    now = run.clock.now()
-    if holder is not None and holder.identity != run.lease.holder and holder.expires is not None \
-            and holder.expires > now and not run.options.wait_for_lease:
-        raise LeaseHeld(f"namespace {run.lease.namespace} is being changed by another run: {holder.describe(now)}",
-                        hint="wait for it to finish; if that run died, run again after the lease expires (or pass "
-                             "--wait-for-lease)")
-
-
-def _notes(run: Run) -> None:
-    t, inv = run.target, run.inventory
-    assert inv is not None
-    for w in t.by_mode("job"):
-        run.reporter.info(f"{w.ref}: {w.reason}; its next run must be changed at its source")
-    planned = {(w.kind, w.name) for w in t.workloads}
-    for job in inv.workloads or ():
-        if job.ref.kind == "Job" and job.ref.namespace == t.namespace and (job.ref.kind, job.ref.name) not in \
-                planned and job.template.binding_selector in t.selectors():
-            origin = f" (from {job.owner.kind}/{job.owner.name})" if job.owner else ""
-            run.reporter.info(f"Job/{job.ref.name}{origin} started on pod identity: a Job's template is immutable, "
-                              "so it finishes as it started (its binding stays until unbind)")
-    for w in t.by_mode("at-source"):
-        if w.templated:
-            run.reporter.info(f"{w.ref}: changed at its source ({w.patch.gitops_owner or w.reason}): verified, not "
-                              "patched")
-        else:
-            run.reporter.warn(f"{w.ref}: changed at its source; this tool does not read {w.kind} rollouts: check "
-                              "its pods carry the label azure.workload.identity/use and the token yourself")
-
-
-def _check_credentials(run: Run, issuer: str) -> list[str]:
-    problems = []
-    cache: dict[str, list[dict[str, Any]] | None] = {}
-    for c in run.target.credentials:
-        rid = c.identity.resource_id
-        subject = f"system:serviceaccount:{run.namespace}:{c.service_account}"
-        if not rid:
-            run.reporter.info(f"{c.identity.name}: an app registration (not readable through ARM): step 2 proves "
-                              "its credential")
-            continue
-        if rid.lower() not in cache:
-            sub = rid.split("/")[2]
-            try:
-                body = run.conn.arm.request(sub, "GET", f"{rid}/federatedIdentityCredentials", "2024-11-30",
-                                            allow_404=True)
-            except Exception as exc:
-                problems.append(f"cannot read the federated credentials of {c.identity.name}: "
-                                f"{getattr(exc, 'message', exc)}")
-                cache[rid.lower()] = []
-                continue
-            if body is None:
-                cache[rid.lower()] = None
-            else:
-                cache[rid.lower()] = run.conn.arm.list_all(sub, f"{rid}/federatedIdentityCredentials", "2024-11-30")
-        fics = cache[rid.lower()]
-        if fics is None:
-            problems.append(f"identity {c.identity.name} does not exist in Azure ({rid})")
-            continue
-        same_subject = [f for f in fics if (f.get("properties") or {}).get("subject") == subject]
-        ok = [f for f in same_subject if (f.get("properties") or {}).get("issuer") == issuer]
-        if ok:
-            auds = (ok[0].get("properties") or {}).get("audiences") or []
-            if TOKEN_EXCHANGE_AUDIENCE not in auds:
-                problems.append(f"credential {ok[0].get('name')} on {c.identity.name} has audiences {auds}, not "
-                                f"{TOKEN_EXCHANGE_AUDIENCE}")
-            else:
-                run.reporter.info(f"credential {ok[0].get('name')} on {c.identity.name}: issuer and subject match")
-        elif same_subject:
-            wrong = ", ".join(f"{f.get('name')} ({(f.get('properties') or {}).get('issuer')})" for f in same_subject)
-            problems.append(f"issuer mismatch: {c.identity.name} federates {subject} with {wrong}, but the cluster's "
-                            f"issuer is now {issuer} (the cluster was rebuilt?): re-plan and apply the credentials "
-                            "for the new issuer")
-        else:
-            problems.append(f"credential {c.name} for {subject} is missing on {c.identity.name}: apply the "
-                            "plan's Terraform (terraform apply), then run again")
-    return problems
-
-
-def _check_workloads(run: Run, owner_of: Any) -> list[str]:
-    from migrator.inventory.resolve import resolve
-
-    t = run.target
-    inv = run.inventory
-    assert inv is not None
-    problems = []
-    live = {(w.ref.kind, w.ref.name): w for w in inv.workloads or () if w.ref.namespace == t.namespace}
-    planned = {(w.kind, w.name) for w in t.workloads}
-    for w in t.workloads:
-        lw = live.get((w.kind, w.name))
-        if lw is None:
-            if w.mode != "job":
-                problems.append(f"{w.ref} is in the plan but not in the cluster (deleted or renamed?): re-plan")
-            continue
-        if w.mode == "in-place":
-            owner = owner_of(lw)
-            if owner is not None:
-                problems.append(f"{w.ref} is now owned by {owner} ({owner.evidence}): change it in its source "
-                                f"repository, then run again with --changed-at-source {w.ref}")
-            expected = {w.patch.service_account, w.patch.previous_service_account} - {None}
-            if lw.template.service_account not in expected:
-                problems.append(f"{w.ref} runs as service account {lw.template.service_account}, the plan expected "
-                                f"{' or '.join(sorted(expected))}: re-plan")
-    selectors = t.selectors()
-    resolution = resolve(inv)
-    strays = set()
-    for m in resolution.bindings:
-        if m.binding.selector not in selectors:
-            continue
-        for w in m.workloads:
-            if w.ref.namespace != t.namespace or (w.ref.kind, w.ref.name) in planned:
-                continue
-            if w.owner is not None and (w.owner.kind, w.owner.name) in planned:
-                continue
-            if w.ref.kind in ("Pod", "Job", "ReplicaSet") and w.owner is not None:
-                continue
-            strays.add(f"{w.ref} ({BINDING_LABEL}={m.binding.selector})")
-    for s in sorted(strays):
-        problems.append(f"{s} uses the namespace's pod identity but is not in the plan: re-plan")
-    return problems
 
 
 # ============================================================================= 2. federation
@@ -439,7 +229,7 @@ class ServiceAccounts(StepBase):
                 run.record.remember(f"before.ServiceAccount.{s.name}",
                                     {"kind": "ServiceAccount", "existed": True,
                                      "annotations": {k: ann.get(k) for k in want}})
-                patch_live(run, "ServiceAccount", s.name, lambda o, want=want: {"metadata": {"annotations": want}},
+                run.patch_live("ServiceAccount", s.name, lambda o, want=want: {"metadata": {"annotations": want}},
                            MERGE, first=live)
                 run.reporter.diff(ref, [line for k, v in want.items() if ann.get(k) != v for line in
                                         ([f"- annotation {k}: {ann[k]}"] if k in ann else []) +
@@ -462,29 +252,6 @@ class ServiceAccounts(StepBase):
             prove(run, cred)
             run.deferred.remove(cred)
         return f"{n} changed, {len(run.target.service_accounts) - n} already annotated"
-
-
-def patch_live(run: Run, kind: str, name: str, build: Any, content_type: str | None = None,
-               first: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Patch built from the live object, with its resourceVersion as a precondition (the world must not
-    have moved between our read and our write); on a conflict, read again and rebuild."""
-    live = first
-    for _attempt in range(4):
-        if live is None:
-            live = run.kube.get(kind, run.namespace, name)
-            if live is None:
-                raise StepFailed(f"{kind}/{name} disappeared")
-        body = build(live)
-        body.setdefault("metadata", {})["resourceVersion"] = meta(live).get("resourceVersion")
-        try:
-            return run.kube.patch(kind, run.namespace, name, body, dry_run=run.dry_run, content_type=content_type)
-        except KubeApiError as exc:
-            if exc.status in (401, 403):
-                raise  # the executor says which permission is missing
-            if exc.status != 409:
-                raise StepFailed(f"{kind}/{name}: {exc.api_message}") from None
-            live = None
-    raise StepFailed(f"{kind}/{name} kept changing under us (409 Conflict four times): run again")
 
 
 # ============================================================================= 4. webhook dry run
@@ -638,7 +405,7 @@ class _TemplateStep(StepBase):
                 continue
             run.record.remember(f"before.{w.kind}.{w.name}", before_state(obj, w.kind))
             lines = _label_lines(obj, w.kind, change)
-            patch_live(run, w.kind, w.name, lambda o, c=change, k=w.kind: c.patch(o, k), first=obj)
+            run.patch_live(w.kind, w.name, lambda o, c=change, k=w.kind: c.patch(o, k), first=obj)
             run.reporter.diff(w.ref, lines)
             run.journal.write("changed", cluster=run.target.cluster.name, namespace=run.namespace, object=w.ref,
                               step=self.key, change=lines, dryRun=run.dry_run or None)
@@ -740,70 +507,7 @@ class Unlabel(_TemplateStep):
                                                                          "continues with step 5")
         super().check(run)
         if run.options.check_nmi_logs:
-            _check_nmi(run, pods)
-
-
-_NMI_MATCHED = re.compile(r"(\S+)/(\S+) has been matched with azure identity")
-_NMI_SERVED = re.compile(r"status \((\d+)\).*req\.remote=([0-9a-fA-F.:]+)")
-
-
-def nmi_log_lines(run: Run, pods: list[dict[str, Any]], since: str) -> tuple[int, list[str]] | None:
-    """Lines of NMI's logs since ``since`` about the given pods (matched by name, or served by IP):
-    (NMI pods whose logs were readable, lines); None when no NMI runs on the cluster."""
-    from migrator.inventory.podidentity import detect
-
-    inv = run.inventory or run.conn.inventory(run.target.cluster)
-    run.inventory = inv
-    install = detect(inv)
-    if not install.nmi:
-        return None
-    ips = {(p.get("status") or {}).get("podIP") for p in pods} - {None}
-    names = {meta(p).get("name") for p in pods}
-    found: list[str] = []
-    readable = 0
-    for component in install.nmi:
-        ns = component.ref.namespace
-        for pod in run.kube.list("Pod", ns):
-            owners = [r for r in meta(pod).get("ownerReferences") or [] if r.get("kind") == "DaemonSet"]
-            if not owners or owners[0].get("name") != component.ref.name:
-                continue
-            moment = parse_time(since)
-            text = run.kube.pod_log(ns, meta(pod).get("name", ""), since_time=micro_time(moment) if moment else None)
-            if text is None:
-                continue
-            readable += 1
-            for line in text.splitlines():
-                m = _NMI_MATCHED.search(line)
-                if m and m.group(1) == run.namespace and m.group(2) in names:
-                    found.append(line.strip())
-                    continue
-                m = _NMI_SERVED.search(line)
-                if m and m.group(1) == "200" and m.group(2) in ips:
-                    found.append(line.strip())
-    return readable, found
-
-
-def _check_nmi(run: Run, pods: list[dict[str, Any]]) -> None:
-    """Refuse step 6 when NMI served a token to a pod of the namespace since step 5 completed."""
-    progress = run.record.get("progress") or {}
-    since = (progress.get("label") or {}).get("completed")
-    if not since:
-        run.reporter.warn("NMI logs not checked: the record does not say when step 5 completed")
-        return
-    result = nmi_log_lines(run, pods, since)
-    if result is None:
-        run.reporter.info("NMI logs: no NMI found on the cluster")
-        return
-    readable, served = result
-    if not readable:
-        run.reporter.warn("NMI logs not readable (permissions?): not checked")
-        return
-    if served:
-        raise StepRefused(f"NMI served tokens to pods of {run.namespace} after step 5 ({len(served)} log lines, "
-                          f"e.g. {served[0]!r}): those pods still get tokens through pod identity (an SDK without "
-                          "workload identity support?); removing the binding label would break them",
-                          hint="upgrade the workload's Azure Identity SDK, then run again; or roll back")
-    run.reporter.info(f"NMI logs ({readable} pod(s)): no token served to {run.namespace} since step 5")
+            refuse_if_nmi_served(run, pods)
 
 
 def complete_label_progress(run: Run) -> None:
@@ -815,3 +519,81 @@ def complete_label_progress(run: Run) -> None:
 
 
 CUTOVER_STEPS: tuple[type, ...] = (Preflight, Federation, ServiceAccounts, WebhookCheck, Label, Unlabel)
+
+
+# ============================================================================= the operation
+
+
+def command_line(run: Run, verb: str = "cutover") -> str:
+    t = run.target
+    extra = "".join(f" --changed-at-source {w.ref}" for w in t.by_mode("at-source"))
+    return f"migrate {verb} --plan {run.plan_ref} --cluster {t.cluster.name} --namespace {t.namespace}{extra}"
+
+
+def _confirm_lines(run: Run, pending: list[Any]) -> list[str]:
+    t = run.target
+    keys = {s.key for s in pending}
+    lines = []
+    if "service-accounts" in keys:
+        for s in t.service_accounts:
+            lines.append(f"{'create' if s.create else 'annotate'} ServiceAccount/{s.name} with client ID "
+                         f"{s.client_id}")
+    if "label" in keys:
+        for w in t.by_mode("in-place"):
+            restart = " (rolling restart)" if w.rolled else " (its next run)"
+            sa = f", serviceAccountName {w.patch.service_account}" if w.patch.previous_service_account else ""
+            lines.append(f"label {w.ref} {WI_USE_LABEL}=true{sa}{restart}")
+    if "unbind-label" in keys:
+        for w in t.by_mode("in-place"):
+            if w.patch.binding_selector:
+                lines.append(f"remove {BINDING_LABEL}={w.patch.binding_selector} from {w.ref}"
+                             f"{' (rolling restart)' if w.rolled else ''}")
+    return lines
+
+
+def _unsettled(run: Run) -> bool:
+    progress = run.record.get("progress") or {}
+    return progress.get("operation") == "cutover" and progress.get("state") != "cut-over"
+
+
+def _settle(run: Run) -> None:
+    progress = dict(run.record.get("progress") or {})
+    progress.update(operation="cutover", state="cut-over", completed=utc_text(run.clock.now()))
+    run.record.put("progress", progress)
+
+
+def _finished(run: Run) -> list[str]:
+    t = run.target
+    if run.dry_run:
+        return ["dry run complete: nothing was changed (the API server validated every change)",
+                f"to apply: {command_line(run)}"]
+    if _unsettled(run) or not run.record.get("progress"):
+        _settle(run)
+    lines = [f"cut over: {t.cluster.name}/{t.namespace} runs on workload identity "
+             f"({run.changed} change(s) made by this run)"]
+    for w in t.by_mode("job"):
+        lines.append(f"  note: {w.ref}: {w.reason}")
+    lines.append("next, after a quiet period (the bindings still allow a rollback without downtime):")
+    lines.append(f"  migrate unbind --plan {run.plan_ref} --cluster {t.cluster.name} --namespace {t.namespace}")
+    lines.append(f"rollback: migrate rollback --plan {run.plan_ref} --cluster {t.cluster.name} "
+                 f"--namespace {t.namespace}")
+    return lines
+
+
+def _step_done(run: Run, step: Any) -> None:
+    if step.key == "label":
+        complete_label_progress(run)
+    progress = dict(run.record.get("progress") or {})
+    steps = dict(progress.get("steps") or {})
+    steps[step.key] = {"at": utc_text(run.clock.now()), "by": run.journal.base["operator"]}
+    progress.update(operation="cutover", steps=steps, state="in-progress")
+    run.record.put("progress", progress)
+
+
+def cutover_operation(run: Run) -> Operation:
+    return Operation(name="cutover", title="cutover", steps=[cls() for cls in CUTOVER_STEPS],
+                     command=command_line(run), confirm=_confirm_lines, finished=_finished, on_step_done=_step_done,
+                     unsettled=_unsettled, settle=_settle,
+                     already_done=f"nothing to do: {run.target.cluster.name}/{run.target.namespace} is already cut "
+                                  "over (verified on the cluster)")
+

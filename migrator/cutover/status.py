@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from migrator.cutover.engine.context import Run
 from migrator.cutover.engine.lease import holder_of
-from migrator.cutover.steps import Label, ServiceAccounts, Unlabel
+from migrator.cutover.operations.namespace_cutover import Label, ServiceAccounts, Unlabel
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,16 +23,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from migrator.cutover import preflight
 from migrator.cutover.clients.kube_api import KubeApiError
 from migrator.cutover.engine.context import Run, StepBase
 from migrator.cutover.engine.executor import Operation
 from migrator.cutover.engine.record import Record
 from migrator.cutover.errors import StepFailed, StepRefused
-from migrator.cutover.rollback import cluster_writer
 from migrator.cutover.timestamps import utc_text
-
-CLUSTER_LEASE = "wi-migrator-cluster"
-CLUSTER_LEASE_NAMESPACE = "default"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +90,7 @@ def candidates(run: Run, namespace: str | None, *, fresh: bool = False) -> list[
 
 
 def _addon_profile(run: Run) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    mc, _ = cluster_writer(run).read()
+    mc, _ = run.managed_cluster_writer().read()
     profile = (mc.get("properties") or {}).get("podIdentityProfile") or {}
     return mc, list(profile.get("userAssignedIdentities") or [])
 
@@ -112,11 +109,10 @@ class UnbindPreflight(StepBase):
     mutates = False
 
     def check(self, run: Run) -> None:
-        from migrator.cutover.state import namespace_status
-        from migrator.cutover.steps import refuse_if_leased
+        from migrator.cutover.status import namespace_status
         from migrator.cutover.target import namespace_target
 
-        refuse_if_leased(run)
+        preflight.refuse_if_leased(run)
         ns = run.cache.get("scope_namespace")
         found = candidates(run, ns, fresh=True)
         problems = []
@@ -244,7 +240,7 @@ class RemoveAddonIdentities(StepBase):
             return mc
 
         what = f"removing {len(doomed)} pod identit{'y' if len(doomed) == 1 else 'ies'}"
-        puts = cluster_writer(run).update(remove, what)
+        puts = run.managed_cluster_writer().update(remove, what)
         run.journal.write("arm-updated", **run.where, puts=puts)
         run.changed += 1
 

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from migrator.cutover.clients.arm_writes import ManagedClusterWriter
+from migrator.cutover import preflight
 from migrator.cutover.clients.kube_api import MERGE, KubeApiError
 from migrator.cutover.engine.context import Run, StepBase
 from migrator.cutover.engine.executor import Operation
 from migrator.cutover.errors import StepFailed, StepRefused
+from migrator.cutover.nmi import wait_nmi_serving
 from migrator.cutover.objects import (
     has_injection,
     meta,
@@ -36,7 +37,6 @@ from migrator.cutover.objects import (
     template_labels,
     workload_pods,
 )
-from migrator.cutover.steps import nmi_log_lines, patch_live, refuse_if_leased
 from migrator.cutover.target import ROLLED, TEMPLATED
 from migrator.cutover.timestamps import utc_text
 from migrator.vocabulary import BINDING_LABEL, WI_USE_LABEL
@@ -84,7 +84,7 @@ class RollbackPreflight(StepBase):
                               "leave the pods of this namespace with no identity at all",
                               hint="fix workload identity instead (migrate cutover status, the webhook, the "
                                    "credentials); nothing was changed")
-        refuse_if_leased(run)
+        preflight.refuse_if_leased(run)
         progress = run.record.get("progress") or {}
         run.reporter.info(f"record: {len(_workload_entries(run))} workload(s), {len(_sa_entries(run))} service "
                           f"account(s), {len(removed_bindings(run)) + len(removed_addon(run))} removed binding(s); "
@@ -117,18 +117,6 @@ def _addon_present(profile_entries: list[dict[str, Any]], entry: dict[str, Any])
                for e in profile_entries)
 
 
-def cluster_writer(run: Run) -> ManagedClusterWriter:
-    def on_event(event: str, why: str) -> None:
-        run.reporter.waiting(why)
-        run.journal.write(event, **run.where, why=why)
-        run.interrupts.check()
-        run.lease.renew()
-
-    return ManagedClusterWriter(run.conn.arm, run.target.cluster, clock=run.clock, retry=run.access.retry,
-                                timeout=run.options.rollout_timeout * 3, poll=run.options.poll * 3,
-                                on_event=on_event)
-
-
 class RestoreBindings(StepBase):
     key = "restore-bindings"
     title = "recreate the pod identity bindings unbind removed"
@@ -141,7 +129,7 @@ class RestoreBindings(StepBase):
                 return False
         addon = removed_addon(run)
         if addon:
-            mc, _ = cluster_writer(run).read()
+            mc, _ = run.managed_cluster_writer().read()
             entries = ((mc.get("properties") or {}).get("podIdentityProfile") or {}).get("userAssignedIdentities")
             return all(_addon_present(entries or [], e) for _k, e in addon)
         return True
@@ -189,7 +177,7 @@ class RestoreBindings(StepBase):
             mc["properties"]["podIdentityProfile"] = profile
             return mc
 
-        cluster_writer(run).update(add, "re-adding the add-on's pod identities")
+        run.managed_cluster_writer().update(add, "re-adding the add-on's pod identities")
         run.journal.write("recreated", **run.where, object="podIdentityProfile", entries=addon)
         self._n += len(addon)
         run.changed += 1
@@ -249,7 +237,7 @@ class _RestoreTemplates(StepBase):
             if body is None:
                 continue
             lines = _restore_lines(obj, kind, before, self.labels_only)
-            patch_live(run, kind, name, lambda o, k=kind, b=before: restore_patch(o, k, b, labels_only=self.labels_only)
+            run.patch_live(kind, name, lambda o, k=kind, b=before: restore_patch(o, k, b, labels_only=self.labels_only)
                        or {}, first=obj)
             run.reporter.diff(f"{kind}/{name}", lines)
             run.journal.write("changed", **run.where, object=f"{kind}/{name}", step=self.key, change=lines,
@@ -327,29 +315,8 @@ class RestoreBindingLabels(_RestoreTemplates):
         started = run.clock.now()
         summary = super().verify(run)
         if run.options.check_nmi_logs and not run.dry_run:
-            _wait_nmi_serving(run, utc_text(started))
+            wait_nmi_serving(run, utc_text(started))
         return summary
-
-
-def _wait_nmi_serving(run: Run, since: str) -> None:
-    """With --check-nmi-logs: wait (bounded) until NMI's logs show it serving the namespace's pods again."""
-    def probe() -> tuple[bool, str, str | None]:
-        result = nmi_log_lines(run, run.kube.list("Pod", run.namespace), since)
-        if result is None:
-            return False, "", "no NMI runs on the cluster"
-        readable, lines = result
-        if not readable:
-            run.reporter.warn("NMI logs not readable (permissions?): not checked")
-            return True, "", None
-        return bool(lines), f"{len(lines)} token(s) served so far", None
-
-    def timeout(progress: str, elapsed: float) -> str:
-        return (f"NMI served no token to the pods of {run.namespace} within {int(elapsed)} s of the rollout: the "
-                "labels are back, but nothing shows the pods using pod identity yet (do they request a token at "
-                "start?); check the application, then run again")
-
-    run.wait_until("NMI serving the pods", probe, timeout=run.options.rollout_timeout, on_timeout=timeout)
-    run.reporter.info(f"NMI logs: serving the pods of {run.namespace} again")
 
 
 class RemoveWorkloadIdentity(_RestoreTemplates):
@@ -410,7 +377,7 @@ class RestoreServiceAccounts(StepBase):
                 want = {k: v for k, v in (before.get("annotations") or {}).items()}
                 live = run.kube.get("ServiceAccount", run.namespace, name) or {}
                 ann = meta(live).get("annotations") or {}
-                patch_live(run, "ServiceAccount", name, lambda o, w=want: {"metadata": {"annotations": w}}, MERGE,
+                run.patch_live("ServiceAccount", name, lambda o, w=want: {"metadata": {"annotations": w}}, MERGE,
                            first=live)
                 run.reporter.diff(f"ServiceAccount/{name}", [
                     f"- annotation {k}: {ann.get(k)}" if v is None else f"~ annotation {k}: {ann.get(k)} → {v}"

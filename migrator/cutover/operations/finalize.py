@@ -24,11 +24,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from migrator.cutover import preflight
 from migrator.cutover.clients.kube_api import MERGE, KubeApiError
 from migrator.cutover.engine.context import Run, StepBase
 from migrator.cutover.engine.executor import Operation
 from migrator.cutover.engine.record import Record
 from migrator.cutover.errors import StepFailed, StepRefused
+from migrator.cutover.operations.unbind import plan_bindings
 from migrator.escape import hcl, hcl_ident, is_hcl_reference
 
 AKS_ADDON_IDENTITY = re.compile(r"^(azurekeyvaultsecretsprovider|omsagent|ingressapplicationgateway|azurepolicy|"
@@ -58,11 +60,9 @@ class FinalizePreflight(StepBase):
     mutates = False
 
     def check(self, run: Run) -> None:
-        from migrator.cutover.steps import refuse_if_leased
-        from migrator.cutover.unbind import plan_bindings
         from migrator.inventory.resolve import resolve
 
-        refuse_if_leased(run)
+        preflight.refuse_if_leased(run)
         inv = _inv(run, fresh=True)
         served = plan_bindings(run, None)
         remaining, todo = [], []
