@@ -24,11 +24,22 @@ from migrator.cutover.target import NamespaceTarget
 from migrator.inventory.model import ClusterInventory
 
 
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """What a step's ``act`` did: handed to its ``verify`` (which turns it into the summary shown) and kept
+    in the run's ``Outcome``, so nothing is left on the step object between the two calls."""
+
+    count: int = 0  # the objects it acted on: changed, created, removed, proved or checked
+    lines: tuple[str, ...] = ()  # what it has to say at the end of the run (finalize's list of what is left)
+
+
 class Step(Protocol):
     """A named unit of a command: ``check`` its precondition, ``act``, ``verify`` its postcondition.
 
-    ``done`` judges the postcondition on the live cluster (how a re-run knows to skip it); steps that
-    only read return False (they always run). ``verify`` returns the one-line summary shown.
+    The executor calls exactly these. ``done`` judges the postcondition on the live cluster (how a
+    re-run knows to skip a mutating step; steps that only read return False and always run), and
+    ``why_skipped`` says why it holds when that is more than "already done" (None: nothing more to say).
+    ``act`` returns what it did; ``verify`` receives it and returns the one-line summary shown.
     """
 
     key: str
@@ -36,13 +47,15 @@ class Step(Protocol):
     mutates: bool
 
     def done(self, run: Run) -> bool: ...
+    def why_skipped(self, run: Run) -> str | None: ...
     def check(self, run: Run) -> None: ...
-    def act(self, run: Run) -> None: ...
-    def verify(self, run: Run) -> str: ...
+    def act(self, run: Run) -> StepResult: ...
+    def verify(self, run: Run, result: StepResult) -> str: ...
 
 
 class StepBase:
-    """Defaults for a step: it reads only, always runs (no postcondition to skip on), checks nothing first."""
+    """Defaults for a step: it reads only, always runs (no postcondition to skip on), checks nothing first
+    and does nothing in ``act`` (the preflights do their work in ``check``)."""
 
     key = ""
     title = ""
@@ -51,8 +64,14 @@ class StepBase:
     def done(self, run: Run) -> bool:
         return False
 
+    def why_skipped(self, run: Run) -> str | None:
+        return None
+
     def check(self, run: Run) -> None:
         return None
+
+    def act(self, run: Run) -> StepResult:
+        return StepResult()
 
 
 @dataclass(frozen=True)

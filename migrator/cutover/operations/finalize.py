@@ -26,8 +26,8 @@ from typing import Any
 
 from migrator.cutover import preflight
 from migrator.cutover.clients.kube_api import MERGE, KubeApiError
-from migrator.cutover.engine.context import Run, StepBase
-from migrator.cutover.engine.executor import Operation
+from migrator.cutover.engine.context import Run, Step, StepBase, StepResult
+from migrator.cutover.engine.executor import Operation, Outcome
 from migrator.cutover.engine.record import Record
 from migrator.cutover.errors import StepFailed, StepRefused
 from migrator.cutover.operations.unbind import plan_bindings
@@ -97,10 +97,7 @@ class FinalizePreflight(StepBase):
         run.reporter.info(f"no binding left; NMI: {nmi}; MIC: {mic}; add-on: "
                           f"{'enabled' if install.addon_enabled else 'off'}")
 
-    def act(self, run: Run) -> None:
-        pass
-
-    def verify(self, run: Run) -> str:
+    def verify(self, run: Run, result: StepResult) -> str:
         return "no binding remains"
 
 
@@ -133,8 +130,8 @@ class RemoveIdentities(StepBase):
     def done(self, run: Run) -> bool:
         return not self._targets(run)
 
-    def act(self, run: Run) -> None:
-        self._n = 0
+    def act(self, run: Run) -> StepResult:
+        n = 0
         for obj in self._targets(run):
             run.interrupts.check()
             m = obj.get("metadata") or {}
@@ -142,13 +139,14 @@ class RemoveIdentities(StepBase):
             _remove(run, "AzureIdentity", obj)
             run.reporter.diff(f"AzureIdentity {m.get('namespace')}/{m.get('name')}",
                               [f"- {spec.get('resourceID') or spec.get('ResourceID') or spec.get('clientID') or ''}"])
-            self._n += 1
+            n += 1
+        return StepResult(n)
 
-    def verify(self, run: Run) -> str:
+    def verify(self, run: Run, result: StepResult) -> str:
         if not run.dry_run and not self.done(run):
             raise StepFailed("an AzureIdentity is still there after its deletion (does the AKS add-on still "
                              "declare it?)")
-        return f"{getattr(self, '_n', 0)} removed" + (" (dry run)" if run.dry_run else "")
+        return f"{result.count} removed" + (" (dry run)" if run.dry_run else "")
 
 
 class RemoveExceptions(StepBase):
@@ -164,17 +162,18 @@ class RemoveExceptions(StepBase):
     def done(self, run: Run) -> bool:
         return bool(_install(run).nmi) or not _crd_objects(run, "AzurePodIdentityException")
 
-    def act(self, run: Run) -> None:
-        self._n = 0
+    def act(self, run: Run) -> StepResult:
+        n = 0
         for obj in _crd_objects(run, "AzurePodIdentityException"):
             m = obj.get("metadata") or {}
             _remove(run, "AzurePodIdentityException", obj)
             run.reporter.diff(f"AzurePodIdentityException {m.get('namespace')}/{m.get('name')}",
                               [f"- podLabels {(obj.get('spec') or {}).get('podLabels')}"])
-            self._n += 1
+            n += 1
+        return StepResult(n)
 
-    def verify(self, run: Run) -> str:
-        return f"{getattr(self, '_n', 0)} removed" + (" (dry run)" if run.dry_run else "")
+    def verify(self, run: Run, result: StepResult) -> str:
+        return f"{result.count} removed" + (" (dry run)" if run.dry_run else "")
 
 
 class ClearAssigned(StepBase):
@@ -190,8 +189,8 @@ class ClearAssigned(StepBase):
     def done(self, run: Run) -> bool:
         return bool(_install(run).mic) or not _crd_objects(run, "AzureAssignedIdentity")
 
-    def act(self, run: Run) -> None:
-        self._n = 0
+    def act(self, run: Run) -> StepResult:
+        n = 0
         for obj in _crd_objects(run, "AzureAssignedIdentity"):
             m = obj.get("metadata") or {}
             ns, name = m.get("namespace"), m.get("name", "")
@@ -212,10 +211,11 @@ class ClearAssigned(StepBase):
             run.reporter.diff(f"AzureAssignedIdentity {ns}/{name}",
                               [f"- finalizers {m.get('finalizers') or []}, deleted (pod "
                                f"{(obj.get('spec') or {}).get('podNamespace')}/{(obj.get('spec') or {}).get('pod')})"])
-            self._n += 1
+            n += 1
+        return StepResult(n)
 
-    def verify(self, run: Run) -> str:
-        return f"{getattr(self, '_n', 0)} cleared" + (" (dry run)" if run.dry_run else "")
+    def verify(self, run: Run, result: StepResult) -> str:
+        return f"{result.count} cleared" + (" (dry run)" if run.dry_run else "")
 
 
 class Report(StepBase):
@@ -223,14 +223,13 @@ class Report(StepBase):
     title = "what is left for you to do"
     mutates = False
 
-
-    def act(self, run: Run) -> None:
+    def act(self, run: Run) -> StepResult:
         lines = report_lines(run)
-        run.cache["report"] = lines
         for line in lines:
             run.reporter.info(line)
+        return StepResult(lines=tuple(lines))
 
-    def verify(self, run: Run) -> str:
+    def verify(self, run: Run, result: StepResult) -> str:
         return "see above"
 
 
@@ -365,7 +364,7 @@ def terraform_disable_addon(run: Run) -> str:
 FINALIZE_STEPS: tuple[type, ...] = (FinalizePreflight, RemoveIdentities, RemoveExceptions, ClearAssigned, Report)
 
 
-def _confirm(run: Run, pending: list[Any]) -> list[str]:
+def _confirm(run: Run, pending: list[Step]) -> list[str]:
     keys = {s.key for s in pending}
     lines = []
     if "remove-identities" in keys:
@@ -379,10 +378,10 @@ def _confirm(run: Run, pending: list[Any]) -> list[str]:
     return lines
 
 
-def _finished(run: Run) -> list[str]:
+def _finished(run: Run, outcome: Outcome) -> list[str]:
     if run.dry_run:
         return ["dry run complete: nothing was changed"]
-    report = run.cache.get("report") or []
+    report = outcome.results[Report.key].lines if Report.key in outcome.results else ()
     if report and report[0].startswith("nothing is left to do"):
         return [f"finalized: AAD Pod Identity is gone from {run.target.cluster.name} ({run.changed} change(s) made by "
                 "this run)"]

@@ -27,8 +27,8 @@ from typing import Any
 from migrator.cutover import preflight
 from migrator.cutover.clients.kube_api import MERGE, KubeApiError
 from migrator.cutover.clients.token_exchange import TokenExchanger, explain, jwt_claims
-from migrator.cutover.engine.context import Run, StepBase
-from migrator.cutover.engine.executor import Operation
+from migrator.cutover.engine.context import Run, Step, StepBase, StepResult
+from migrator.cutover.engine.executor import Operation, Outcome
 from migrator.cutover.errors import StepFailed, StepRefused
 from migrator.cutover.nmi import refuse_if_nmi_served
 from migrator.cutover.objects import (
@@ -87,10 +87,7 @@ class Preflight(StepBase):
             raise StepRefused("preflight refused:\n  - " + "\n  - ".join(problems), hint="nothing was changed")
         preflight.notes(run)
 
-    def act(self, run: Run) -> None:
-        pass
-
-    def verify(self, run: Run) -> str:
+    def verify(self, run: Run, result: StepResult) -> str:
         return f"issuer, webhook, {len(run.target.credentials)} credential(s), workloads: ok"
 
 
@@ -102,8 +99,7 @@ class Federation(StepBase):
     title = "prove the federation: token request + exchange at Entra (read-only)"
     mutates = False
 
-
-    def act(self, run: Run) -> None:
+    def act(self, run: Run) -> StepResult:
         proved = 0
         for cred in run.target.credentials:
             sa = run.target.service_account(cred.service_account)
@@ -113,11 +109,10 @@ class Federation(StepBase):
                 continue
             prove(run, cred)
             proved += 1
-        self._proved = proved
+        return StepResult(proved)
 
-    def verify(self, run: Run) -> str:
-        n = getattr(self, "_proved", 0)
-        return f"{n} credential(s) exchanged for a token" + (f", {len(run.deferred)} after step 3"
+    def verify(self, run: Run, result: StepResult) -> str:
+        return f"{result.count} credential(s) exchanged for a token" + (f", {len(run.deferred)} after step 3"
                                                              if run.deferred else "")
 
 
@@ -208,8 +203,8 @@ class ServiceAccounts(StepBase):
             if not s.create and run.kube.get("ServiceAccount", run.namespace, s.name) is None:
                 raise StepRefused(f"ServiceAccount/{s.name} does not exist, and the plan does not create it: re-plan")
 
-    def act(self, run: Run) -> None:
-        self._changed = 0
+    def act(self, run: Run) -> StepResult:
+        changed = 0
         for s in run.target.service_accounts:
             run.interrupts.check()
             want = _sa_wanted(run, s.name)
@@ -230,17 +225,18 @@ class ServiceAccounts(StepBase):
                                     {"kind": "ServiceAccount", "existed": True,
                                      "annotations": {k: ann.get(k) for k in want}})
                 run.patch_live("ServiceAccount", s.name, lambda o, want=want: {"metadata": {"annotations": want}},
-                           MERGE, first=live)
+                               MERGE, first=live)
                 run.reporter.diff(ref, [line for k, v in want.items() if ann.get(k) != v for line in
                                         ([f"- annotation {k}: {ann[k]}"] if k in ann else []) +
                                         [f"+ annotation {k}: {v}"]])
             run.journal.write("changed", cluster=run.target.cluster.name, namespace=run.namespace, object=ref,
                               after=want, dryRun=run.dry_run or None)
-            self._changed += 1
+            changed += 1
             run.changed += 1
+        return StepResult(changed)
 
-    def verify(self, run: Run) -> str:
-        n = getattr(self, "_changed", 0)
+    def verify(self, run: Run, result: StepResult) -> str:
+        n = result.count
         if run.dry_run:
             return f"{n} service account(s) would change (dry run)"
         for s in run.target.service_accounts:
@@ -262,10 +258,9 @@ class WebhookCheck(StepBase):
     title = "check the webhook will mutate the pods (server-side dry run)"
     mutates = False
 
-
-    def act(self, run: Run) -> None:
+    def act(self, run: Run) -> StepResult:
         problems = []
-        self._checked = 0
+        checked = 0
         for w in run.target.changed:
             if not w.templated:
                 continue
@@ -295,15 +290,16 @@ class WebhookCheck(StepBase):
             if not annotated and not found:
                 run.reporter.info(f"{w.ref}: AZURE_CLIENT_ID comes from the annotation of step 3 (dry run)")
             problems.extend(f"{w.ref}: {p}" for p in found)
-            self._checked += 1
+            checked += 1
         if problems:
             raise StepRefused("the webhook would not inject workload identity:\n  - " + "\n  - ".join(problems),
                               hint="check the webhook (kubectl get mutatingwebhookconfiguration "
                                    "azure-wi-webhook-mutating-webhook-configuration) and its pods; nothing was "
                                    "labelled")
+        return StepResult(checked)
 
-    def verify(self, run: Run) -> str:
-        return f"{getattr(self, '_checked', 0)} pod template(s) come back injected"
+    def verify(self, run: Run, result: StepResult) -> str:
+        return f"{result.count} pod template(s) come back injected"
 
 
 # ============================================================================= 5 and 6. pod templates
@@ -391,8 +387,8 @@ class _TemplateStep(StepBase):
                 hint=f"let {', '.join(sorted({w.patch.gitops_owner or 'the source' for w in pending}))} apply the "
                      "change, then run the same command again")
 
-    def act(self, run: Run) -> None:
-        self._changed = []
+    def act(self, run: Run) -> StepResult:
+        changed = 0
         for w in self._workloads(run):
             if w.mode != "in-place":
                 continue
@@ -409,13 +405,13 @@ class _TemplateStep(StepBase):
             run.reporter.diff(w.ref, lines)
             run.journal.write("changed", cluster=run.target.cluster.name, namespace=run.namespace, object=w.ref,
                               step=self.key, change=lines, dryRun=run.dry_run or None)
-            self._changed.append(w)
+            changed += 1
             run.changed += 1
+        return StepResult(changed)
 
-    def verify(self, run: Run) -> str:
-        changed = getattr(self, "_changed", [])
+    def verify(self, run: Run, result: StepResult) -> str:
         if run.dry_run:
-            return f"{len(changed)} workload(s) would change (dry run: no rollout)"
+            return f"{result.count} workload(s) would change (dry run: no rollout)"
         waited = 0.0
         for w in self._workloads(run):
             if not w.rolled:
@@ -426,7 +422,7 @@ class _TemplateStep(StepBase):
                                   "started)")
                 continue
             waited += self._wait(run, w)
-        return f"{len(changed)} changed, rollouts complete, pods verified" + (
+        return f"{result.count} changed, rollouts complete, pods verified" + (
             f" ({int(waited)} s)" if waited >= 1 else "")
 
     def _wait(self, run: Run, w: WorkloadTarget) -> float:
@@ -468,12 +464,12 @@ class Label(_TemplateStep):
             return "was not injected by the webhook"
         return None
 
-    def act(self, run: Run) -> None:
+    def act(self, run: Run) -> StepResult:
         progress = run.record.get("progress") or {}
         if not (progress.get("label") or {}).get("started"):
             run.record.put("progress", {**progress, "operation": "cutover", "state": "in-progress",
                                         "label": {"started": utc_text(run.clock.now())}})
-        super().act(run)
+        return super().act(run)
 
 
 class Unlabel(_TemplateStep):
@@ -530,7 +526,7 @@ def command_line(run: Run, verb: str = "cutover") -> str:
     return f"migrate {verb} --plan {run.plan_ref} --cluster {t.cluster.name} --namespace {t.namespace}{extra}"
 
 
-def _confirm_lines(run: Run, pending: list[Any]) -> list[str]:
+def _confirm_lines(run: Run, pending: list[Step]) -> list[str]:
     t = run.target
     keys = {s.key for s in pending}
     lines = []
@@ -562,7 +558,7 @@ def _settle(run: Run) -> None:
     run.record.put("progress", progress)
 
 
-def _finished(run: Run) -> list[str]:
+def _finished(run: Run, outcome: Outcome) -> list[str]:
     t = run.target
     if run.dry_run:
         return ["dry run complete: nothing was changed (the API server validated every change)",
@@ -580,7 +576,7 @@ def _finished(run: Run) -> list[str]:
     return lines
 
 
-def _step_done(run: Run, step: Any) -> None:
+def _step_done(run: Run, step: Step) -> None:
     if step.key == "label":
         complete_label_progress(run)
     progress = dict(run.record.get("progress") or {})

@@ -25,8 +25,8 @@ from typing import Any
 
 from migrator.cutover import preflight
 from migrator.cutover.clients.kube_api import MERGE, KubeApiError
-from migrator.cutover.engine.context import Run, StepBase
-from migrator.cutover.engine.executor import Operation
+from migrator.cutover.engine.context import Run, Step, StepBase, StepResult
+from migrator.cutover.engine.executor import Operation, Outcome
 from migrator.cutover.errors import StepFailed, StepRefused
 from migrator.cutover.nmi import wait_nmi_serving
 from migrator.cutover.objects import (
@@ -94,10 +94,7 @@ class RollbackPreflight(StepBase):
                 run.reporter.info(f"{w.ref} is owned by {w.patch.gitops_owner}: revert it in its source "
                                   "repository (this command does not touch it)")
 
-    def act(self, run: Run) -> None:
-        pass
-
-    def verify(self, run: Run) -> str:
+    def verify(self, run: Run, result: StepResult) -> str:
         return "pod identity is running; record found"
 
 
@@ -134,9 +131,9 @@ class RestoreBindings(StepBase):
             return all(_addon_present(entries or [], e) for _k, e in addon)
         return True
 
-    def act(self, run: Run) -> None:
-        self._n = 0
-        for key, doc in removed_bindings(run):
+    def act(self, run: Run) -> StepResult:
+        n = 0
+        for _key, doc in removed_bindings(run):
             m = doc.get("metadata") or {}
             if run.kube.get("AzureIdentityBinding", m.get("namespace"), m.get("name", "")) is not None:
                 continue
@@ -153,11 +150,11 @@ class RestoreBindings(StepBase):
                                f"{(doc.get('spec') or {}).get('azureIdentity')}"])
             run.journal.write("recreated", **run.where, object=f"AzureIdentityBinding/{m.get('name')}",
                               document=doc, dryRun=run.dry_run or None)
-            self._n += 1
+            n += 1
             run.changed += 1
         addon = [e for _k, e in removed_addon(run)]
         if not addon:
-            return
+            return StepResult(n)
         for e in addon:
             run.reporter.diff(f"add-on pod identity {e.get('namespace')}/{e.get('name')} (re-added)",
                               [f"+ bindingSelector {e.get('bindingSelector') or e.get('name')} → "
@@ -165,7 +162,7 @@ class RestoreBindings(StepBase):
         if run.dry_run:
             run.reporter.info("dry run: ARM has no server-side dry run for managed clusters; the update above "
                               "was not sent")
-            return
+            return StepResult(n)
 
         def add(mc: dict[str, Any]) -> dict[str, Any] | None:
             profile = (mc.setdefault("properties", {}).get("podIdentityProfile") or {})
@@ -179,13 +176,13 @@ class RestoreBindings(StepBase):
 
         run.managed_cluster_writer().update(add, "re-adding the add-on's pod identities")
         run.journal.write("recreated", **run.where, object="podIdentityProfile", entries=addon)
-        self._n += len(addon)
         run.changed += 1
+        return StepResult(n + len(addon))
 
-    def verify(self, run: Run) -> str:
+    def verify(self, run: Run, result: StepResult) -> str:
         if not run.dry_run and not self.done(run):
             raise StepFailed("a recreated binding is not there")
-        return f"{getattr(self, '_n', 0)} recreated"
+        return f"{result.count} recreated"
 
 
 # ============================================================================= 3 and 4. templates
@@ -225,8 +222,8 @@ class _RestoreTemplates(StepBase):
         pods = run.kube.list("Pod", run.namespace)
         return all(self._holds(run, k, n, b, pods)[0] for k, n, b in entries)
 
-    def act(self, run: Run) -> None:
-        self._n = 0
+    def act(self, run: Run) -> StepResult:
+        n = 0
         for kind, name, before in _workload_entries(run):
             run.interrupts.check()
             obj = run.kube.get(kind, run.namespace, name)
@@ -243,10 +240,11 @@ class _RestoreTemplates(StepBase):
             run.journal.write("changed", **run.where, object=f"{kind}/{name}", step=self.key, change=lines,
                               dryRun=run.dry_run or None)
             run.changed += 1
-            self._n += 1
+            n += 1
+        return StepResult(n)
 
-    def verify(self, run: Run) -> str:
-        n = getattr(self, "_n", 0)
+    def verify(self, run: Run, result: StepResult) -> str:
+        n = result.count
         if run.dry_run:
             return f"{n} workload(s) would change (dry run: no rollout)"
         waited = 0.0
@@ -311,9 +309,9 @@ class RestoreBindingLabels(_RestoreTemplates):
             return f"lacks {BINDING_LABEL}={want}"
         return None
 
-    def verify(self, run: Run) -> str:
+    def verify(self, run: Run, result: StepResult) -> str:
         started = run.clock.now()
-        summary = super().verify(run)
+        summary = super().verify(run, result)
         if run.options.check_nmi_logs and not run.dry_run:
             wait_nmi_serving(run, utc_text(started))
         return summary
@@ -365,8 +363,8 @@ class RestoreServiceAccounts(StepBase):
                                   f"({', '.join(users[:3])}): it is kept",
                                   hint="change those workloads back (or at their source), then run again")
 
-    def act(self, run: Run) -> None:
-        self._n = 0
+    def act(self, run: Run) -> StepResult:
+        n = 0
         for name, before in _sa_entries(run):
             if self._holds(run, name, before):
                 continue
@@ -385,10 +383,11 @@ class RestoreServiceAccounts(StepBase):
             run.journal.write("changed", **run.where, object=f"ServiceAccount/{name}", step=self.key,
                               dryRun=run.dry_run or None)
             run.changed += 1
-            self._n += 1
+            n += 1
+        return StepResult(n)
 
-    def verify(self, run: Run) -> str:
-        n = getattr(self, "_n", 0)
+    def verify(self, run: Run, result: StepResult) -> str:
+        n = result.count
         if run.dry_run:
             return f"{n} service account(s) would change (dry run)"
         if not self.done(run):
@@ -416,7 +415,7 @@ def _settle(run: Run) -> None:
     run.record.put("progress", progress)
 
 
-def _confirm(run: Run, pending: list[Any]) -> list[str]:
+def _confirm(run: Run, pending: list[Step]) -> list[str]:
     keys = {s.key for s in pending}
     lines = []
     if "restore-bindings" in keys:
@@ -430,7 +429,7 @@ def _confirm(run: Run, pending: list[Any]) -> list[str]:
     return lines
 
 
-def _finished(run: Run) -> list[str]:
+def _finished(run: Run, outcome: Outcome) -> list[str]:
     t = run.target
     if run.dry_run:
         return ["dry run complete: nothing was changed",

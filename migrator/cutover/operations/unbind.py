@@ -25,8 +25,8 @@ from typing import Any
 
 from migrator.cutover import preflight
 from migrator.cutover.clients.kube_api import KubeApiError
-from migrator.cutover.engine.context import Run, StepBase
-from migrator.cutover.engine.executor import Operation
+from migrator.cutover.engine.context import Run, Step, StepBase, StepResult
+from migrator.cutover.engine.executor import Operation, Outcome
 from migrator.cutover.engine.record import Record
 from migrator.cutover.errors import StepFailed, StepRefused
 from migrator.cutover.timestamps import utc_text
@@ -137,10 +137,7 @@ class UnbindPreflight(StepBase):
         for c in found:
             run.reporter.info(f"{c.ref}: no workload matches it any more (served {', '.join(c.serves)})")
 
-    def act(self, run: Run) -> None:
-        pass
-
-    def verify(self, run: Run) -> str:
+    def verify(self, run: Run, result: StepResult) -> str:
         found = candidates(run, run.cache.get("scope_namespace"))
         return f"{len(found)} binding(s) to remove, none in use"
 
@@ -156,8 +153,8 @@ class RemoveBindings(StepBase):
     def done(self, run: Run) -> bool:
         return all(run.kube.get("AzureIdentityBinding", c.namespace, c.name) is None for c in self._mine(run))
 
-    def act(self, run: Run) -> None:
-        self._n = 0
+    def act(self, run: Run) -> StepResult:
+        n = 0
         for c in self._mine(run):
             run.interrupts.check()
             doc = run.kube.get("AzureIdentityBinding", c.namespace, c.name)
@@ -179,10 +176,11 @@ class RemoveBindings(StepBase):
             run.reporter.diff(c.ref, [f"- selector {c.selector} → {(doc.get('spec') or {}).get('azureIdentity')} "
                                       f"(kept in the record of {', '.join(c.serves)})"])
             run.changed += 1
-            self._n += 1
+            n += 1
+        return StepResult(n)
 
-    def verify(self, run: Run) -> str:
-        n = getattr(self, "_n", 0)
+    def verify(self, run: Run, result: StepResult) -> str:
+        n = result.count
         if run.dry_run:
             return f"{n} would be removed (dry run)"
         if not self.done(run):
@@ -206,8 +204,8 @@ class RemoveAddonIdentities(StepBase):
         present = {(e.get("namespace"), e.get("name")) for e in entries}
         return not any(c.addon in present for c in mine)
 
-    def act(self, run: Run) -> None:
-        self._n = 0
+    def act(self, run: Run) -> StepResult:
+        n = 0
         mine = self._mine(run)
         _, entries = _addon_profile(run)
         doomed = {c.addon for c in mine}
@@ -223,11 +221,11 @@ class RemoveAddonIdentities(StepBase):
                               document=kept, dryRun=run.dry_run or None)
             run.reporter.diff(c.ref, [f"- bindingSelector {entry.get('bindingSelector') or entry.get('name')} → "
                                       f"{(entry.get('identity') or {}).get('resourceId')}"])
-            self._n += 1
+            n += 1
         if run.dry_run:
             run.reporter.info("dry run: ARM has no server-side dry run for managed clusters; this update was not "
                               "sent")
-            return
+            return StepResult(n)
 
         def remove(mc: dict[str, Any]) -> dict[str, Any] | None:
             profile = (mc.get("properties") or {}).get("podIdentityProfile") or {}
@@ -243,9 +241,10 @@ class RemoveAddonIdentities(StepBase):
         puts = run.managed_cluster_writer().update(remove, what)
         run.journal.write("arm-updated", **run.where, puts=puts)
         run.changed += 1
+        return StepResult(n)
 
-    def verify(self, run: Run) -> str:
-        n = getattr(self, "_n", 0)
+    def verify(self, run: Run, result: StepResult) -> str:
+        n = result.count
         if run.dry_run:
             return f"{n} would be removed (dry run)"
         if not self.done(run):
@@ -275,12 +274,12 @@ def _unsettled(run: Run) -> bool:
     return progress.get("state") == "cut-over"
 
 
-def _confirm(run: Run, pending: list[Any]) -> list[str]:
+def _confirm(run: Run, pending: list[Step]) -> list[str]:
     return [f"remove {c.ref} (selector {c.selector}), kept in the record of {', '.join(c.serves)}"
             for c in candidates(run, run.cache.get("scope_namespace"))]
 
 
-def _finished(run: Run) -> list[str]:
+def _finished(run: Run, outcome: Outcome) -> list[str]:
     t = run.target
     ns = run.cache.get("scope_namespace")
     scope = f"--namespace {ns}" if ns else ""
