@@ -38,11 +38,10 @@ from migrator.cutover.objects import (
     has_injection,
     injection_problems,
     meta,
-    rollout_state,
     template_labels,
     template_service_account,
-    workload_pods,
 )
+from migrator.cutover.rollout import TemplateStep
 from migrator.cutover.target import WorkloadTarget
 from migrator.cutover.timestamps import utc_text
 from migrator.plan.model import Credential
@@ -329,56 +328,40 @@ def _label_lines(obj: dict[str, Any], kind: str, change: TemplateChange) -> list
     return lines
 
 
-class _TemplateStep(StepBase):
-    """Shared by steps 5 and 6: patch the in-place templates, verify the at-source ones, wait, verify pods."""
-
-    key = ""
-    title = ""
-    mutates = True
+class _TemplateStep(TemplateStep[WorkloadTarget]):
+    """Steps 5 and 6: patch the in-place templates, verify the at-source ones, wait, verify the pods."""
 
     def change(self, w: WorkloadTarget) -> TemplateChange:
-        raise NotImplementedError
-
-    def pods_ok(self, pod: dict[str, Any]) -> str | None:
         raise NotImplementedError
 
     def applies(self, w: WorkloadTarget) -> bool:
         return w.templated
 
-    def _workloads(self, run: Run) -> list[WorkloadTarget]:
+    def workloads(self, run: Run) -> list[WorkloadTarget]:
         return [w for w in run.target.changed if self.applies(w)]
 
-    def _state(self, run: Run, w: WorkloadTarget, pods: list[dict[str, Any]] | None) -> tuple[bool, str]:
-        obj = run.kube.get(w.kind, run.namespace, w.name)
-        if obj is None:
-            return False, f"{w.ref} not found"
-        if not self.change(w).holds(obj, w.kind):
-            return False, f"{w.ref}: template not changed"
-        if not w.rolled:
-            return True, ""
-        state = rollout_state(obj, w.kind)
-        if not state.complete:
-            return False, f"{w.ref}: rollout {state.progress}"
-        for pod in workload_pods(obj, w.kind, pods if pods is not None else []):
-            problem = self.pods_ok(pod)
-            if problem:
-                return False, f"{w.ref}: pod {meta(pod).get('name')} {problem}"
-        return True, ""
+    def patches(self, w: WorkloadTarget) -> bool:
+        return w.mode == "in-place"
 
-    def done(self, run: Run) -> bool:
-        workloads = self._workloads(run)
-        if not workloads:
-            return True
-        pods = run.kube.list("Pod", run.namespace)
-        return all(self._state(run, w, pods)[0] for w in workloads)
+    def holds(self, obj: dict[str, Any], w: WorkloadTarget) -> bool:
+        return self.change(w).holds(obj, w.kind)
+
+    def patch(self, obj: dict[str, Any], w: WorkloadTarget) -> dict[str, Any]:
+        return self.change(w).patch(obj, w.kind)
+
+    def diff_lines(self, obj: dict[str, Any], w: WorkloadTarget) -> list[str]:
+        return _label_lines(obj, w.kind, self.change(w))
+
+    def before_change(self, run: Run, w: WorkloadTarget, obj: dict[str, Any]) -> None:
+        run.record.remember(f"before.{w.kind}.{w.name}", before_state(obj, w.kind))
 
     def check(self, run: Run) -> None:
         pending = []
-        for w in self._workloads(run):
+        for w in self.workloads(run):
             if w.mode != "at-source":
                 continue
             obj = run.kube.get(w.kind, run.namespace, w.name)
-            if obj is None or not self.change(w).holds(obj, w.kind):
+            if obj is None or not self.holds(obj, w):
                 pending.append(w)
         if pending:
             raise StepRefused(
@@ -387,67 +370,17 @@ class _TemplateStep(StepBase):
                 hint=f"let {', '.join(sorted({w.patch.gitops_owner or 'the source' for w in pending}))} apply the "
                      "change, then run the same command again")
 
-    def act(self, run: Run) -> StepResult:
-        changed = 0
-        for w in self._workloads(run):
-            if w.mode != "in-place":
-                continue
-            run.interrupts.check()
-            change = self.change(w)
-            obj = run.kube.get(w.kind, run.namespace, w.name)
-            if obj is None:
-                raise StepFailed(f"{w.ref} disappeared")
-            if change.holds(obj, w.kind):
-                continue
-            run.record.remember(f"before.{w.kind}.{w.name}", before_state(obj, w.kind))
-            lines = _label_lines(obj, w.kind, change)
-            run.patch_live(w.kind, w.name, lambda o, c=change, k=w.kind: c.patch(o, k), first=obj)
-            run.reporter.diff(w.ref, lines)
-            run.journal.write("changed", cluster=run.target.cluster.name, namespace=run.namespace, object=w.ref,
-                              step=self.key, change=lines, dryRun=run.dry_run or None)
-            changed += 1
-            run.changed += 1
-        return StepResult(changed)
+    def settled_without_rollout(self, run: Run, w: WorkloadTarget) -> None:
+        obj = run.kube.get(w.kind, run.namespace, w.name)
+        if obj is None or not self.holds(obj, w):
+            raise StepFailed(f"{w.ref}: the change is not in its template")
+        run.reporter.info(f"{w.ref}: its next run uses the new template (running Jobs finish as they started)")
 
-    def verify(self, run: Run, result: StepResult) -> str:
-        if run.dry_run:
-            return f"{result.count} workload(s) would change (dry run: no rollout)"
-        waited = 0.0
-        for w in self._workloads(run):
-            if not w.rolled:
-                obj = run.kube.get(w.kind, run.namespace, w.name)
-                if obj is None or not self.change(w).holds(obj, w.kind):
-                    raise StepFailed(f"{w.ref}: the change is not in its template")
-                run.reporter.info(f"{w.ref}: its next run uses the new template (running Jobs finish as they "
-                                  "started)")
-                continue
-            waited += self._wait(run, w)
-        return f"{result.count} changed, rollouts complete, pods verified" + (
-            f" ({int(waited)} s)" if waited >= 1 else "")
-
-    def _wait(self, run: Run, w: WorkloadTarget) -> float:
-        def probe() -> tuple[bool, str, str | None]:
-            obj = run.kube.get(w.kind, run.namespace, w.name)
-            if obj is None:
-                return False, "gone", f"{w.ref} was deleted"
-            state = rollout_state(obj, w.kind)
-            if state.failure:
-                return False, state.progress, state.failure
-            if not state.complete:
-                return False, state.progress + (f"; {state.problem}" if state.problem else ""), None
-            pods = workload_pods(obj, w.kind, run.kube.list("Pod", run.namespace))
-            bad = [(meta(p).get("name"), self.pods_ok(p)) for p in pods if self.pods_ok(p)]
-            if bad:
-                return False, f"pod {bad[0][0]} {bad[0][1]}", None
-            return True, state.progress, None
-
-        def timeout(progress: str, elapsed: float) -> str:
-            return (f"the rollout of {w.ref} did not complete within {int(run.options.rollout_timeout)} s "
-                    f"({progress}). The change is in place and nothing was reverted: fix the rollout "
-                    f"(kubectl --namespace {run.namespace} rollout status {w.kind.lower()}/{w.name}) and run the "
-                    "same command again to continue, or roll back with migrate rollback")
-
-        return run.wait_until(f"rollout of {w.ref}", probe, timeout=run.options.rollout_timeout, on_timeout=timeout)
+    def timeout_message(self, run: Run, w: WorkloadTarget, progress: str) -> str:
+        return (f"the rollout of {w.ref} did not complete within {int(run.options.rollout_timeout)} s "
+                f"({progress}). The change is in place and nothing was reverted: fix the rollout "
+                f"(kubectl --namespace {run.namespace} rollout status {w.kind.lower()}/{w.name}) and run the "
+                "same command again to continue, or roll back with migrate rollback")
 
 
 class Label(_TemplateStep):
@@ -457,7 +390,7 @@ class Label(_TemplateStep):
     def change(self, w: WorkloadTarget) -> TemplateChange:
         return _wi_change(w)
 
-    def pods_ok(self, pod: dict[str, Any]) -> str | None:
+    def pod_problem(self, pod: dict[str, Any], w: WorkloadTarget) -> str | None:
         if (meta(pod).get("labels") or {}).get(WI_USE_LABEL) != "true":
             return f"lacks the label {WI_USE_LABEL}"
         if not has_injection(pod):
@@ -482,7 +415,7 @@ class Unlabel(_TemplateStep):
     def applies(self, w: WorkloadTarget) -> bool:
         return w.templated and w.patch.binding_selector is not None
 
-    def pods_ok(self, pod: dict[str, Any]) -> str | None:
+    def pod_problem(self, pod: dict[str, Any], w: WorkloadTarget) -> str | None:
         if BINDING_LABEL in (meta(pod).get("labels") or {}):
             return f"still carries {BINDING_LABEL}"
         if not has_injection(pod):
@@ -494,11 +427,10 @@ class Unlabel(_TemplateStep):
             super().check(run)
             return
         label = Label()
-        workloads = label._workloads(run)
         pods = run.kube.list("Pod", run.namespace)
-        for w in workloads:
-            holds, why = label._state(run, w, pods)
-            if not holds and not Unlabel()._state(run, w, pods)[0]:
+        for w in label.workloads(run):
+            holds, why = label.judge(run, w, pods)
+            if not holds and not self.judge(run, w, pods)[0]:
                 raise StepRefused(f"step 5 is not complete: {why}", hint="run the same command again: it "
                                                                          "continues with step 5")
         super().check(run)

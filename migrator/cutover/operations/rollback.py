@@ -21,6 +21,7 @@ step holds, the record keeps only its ``progress`` (state ``rolled-back``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from migrator.cutover import preflight
@@ -33,21 +34,38 @@ from migrator.cutover.objects import (
     has_injection,
     meta,
     restore_patch,
-    rollout_state,
     template_labels,
-    workload_pods,
+    template_service_account,
 )
+from migrator.cutover.rollout import TemplateStep
 from migrator.cutover.target import ROLLED, TEMPLATED
 from migrator.cutover.timestamps import utc_text
 from migrator.vocabulary import BINDING_LABEL, WI_USE_LABEL
 
 
-def _workload_entries(run: Run) -> list[tuple[str, str, dict[str, Any]]]:
+@dataclass(frozen=True, slots=True)
+class RecordedWorkload:
+    """A workload whose before-state the record keeps (``before.<Kind>.<name>``)."""
+
+    kind: str
+    name: str
+    before: dict[str, Any]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+    @property
+    def rolled(self) -> bool:
+        return self.kind in ROLLED
+
+
+def _workload_entries(run: Run) -> list[RecordedWorkload]:
     out = []
     for key in run.record.keys("before."):
         _, kind, name = key.split(".", 2)
         if kind in TEMPLATED:
-            out.append((kind, name, run.record.get(key)))
+            out.append(RecordedWorkload(kind, name, run.record.get(key)))
     return out
 
 
@@ -188,88 +206,32 @@ class RestoreBindings(StepBase):
 # ============================================================================= 3 and 4. templates
 
 
-class _RestoreTemplates(StepBase):
-    key = ""
-    title = ""
-    mutates = True
+class _RestoreTemplates(TemplateStep[RecordedWorkload]):
+    """Steps 3 and 4: put each recorded template back (``labels_only``: only these labels), wait, verify the pods."""
+
+    verb = "restored"
+    not_applied = "template not restored"
+    gone_is_done = True  # deleted since: nothing to restore
     labels_only: tuple[str, ...] | None = None
 
-    def _pods_ok(self, pod: dict[str, Any], before: dict[str, Any]) -> str | None:
-        raise NotImplementedError
+    def workloads(self, run: Run) -> list[RecordedWorkload]:
+        return _workload_entries(run)
 
-    def _holds(self, run: Run, kind: str, name: str, before: dict[str, Any],
-               pods: list[dict[str, Any]] | None) -> tuple[bool, str]:
-        obj = run.kube.get(kind, run.namespace, name)
-        if obj is None:
-            return True, ""  # deleted since: nothing to restore
-        if restore_patch(obj, kind, before, labels_only=self.labels_only) is not None:
-            return False, f"{kind}/{name}: template not restored"
-        if kind not in ROLLED:
-            return True, ""
-        state = rollout_state(obj, kind)
-        if not state.complete:
-            return False, f"{kind}/{name}: rollout {state.progress}"
-        for pod in workload_pods(obj, kind, pods or []):
-            problem = self._pods_ok(pod, before)
-            if problem:
-                return False, f"{kind}/{name}: pod {meta(pod).get('name')} {problem}"
-        return True, ""
+    def holds(self, obj: dict[str, Any], w: RecordedWorkload) -> bool:
+        return restore_patch(obj, w.kind, w.before, labels_only=self.labels_only) is None
 
-    def done(self, run: Run) -> bool:
-        entries = _workload_entries(run)
-        if not entries:
-            return True
-        pods = run.kube.list("Pod", run.namespace)
-        return all(self._holds(run, k, n, b, pods)[0] for k, n, b in entries)
+    def patch(self, obj: dict[str, Any], w: RecordedWorkload) -> dict[str, Any]:
+        return restore_patch(obj, w.kind, w.before, labels_only=self.labels_only) or {}
 
-    def act(self, run: Run) -> StepResult:
-        n = 0
-        for kind, name, before in _workload_entries(run):
-            run.interrupts.check()
-            obj = run.kube.get(kind, run.namespace, name)
-            if obj is None:
-                run.reporter.warn(f"{kind}/{name} no longer exists: nothing to restore")
-                continue
-            body = restore_patch(obj, kind, before, labels_only=self.labels_only)
-            if body is None:
-                continue
-            lines = _restore_lines(obj, kind, before, self.labels_only)
-            run.patch_live(kind, name, lambda o, k=kind, b=before: restore_patch(o, k, b, labels_only=self.labels_only)
-                       or {}, first=obj)
-            run.reporter.diff(f"{kind}/{name}", lines)
-            run.journal.write("changed", **run.where, object=f"{kind}/{name}", step=self.key, change=lines,
-                              dryRun=run.dry_run or None)
-            run.changed += 1
-            n += 1
-        return StepResult(n)
+    def diff_lines(self, obj: dict[str, Any], w: RecordedWorkload) -> list[str]:
+        return _restore_lines(obj, w.kind, w.before, self.labels_only)
 
-    def verify(self, run: Run, result: StepResult) -> str:
-        n = result.count
-        if run.dry_run:
-            return f"{n} workload(s) would change (dry run: no rollout)"
-        waited = 0.0
-        for kind, name, before in _workload_entries(run):
-            if kind not in ROLLED:
-                continue
+    def gone(self, run: Run, w: RecordedWorkload) -> None:
+        run.reporter.warn(f"{w.ref} no longer exists: nothing to restore")
 
-            def probe(kind: str = kind, name: str = name, before: dict[str, Any] = before
-                      ) -> tuple[bool, str, str | None]:
-                obj = run.kube.get(kind, run.namespace, name)
-                if obj is None:
-                    return True, "deleted", None
-                state = rollout_state(obj, kind)
-                if state.failure:
-                    return False, state.progress, state.failure
-                holds, why = self._holds(run, kind, name, before, run.kube.list("Pod", run.namespace))
-                return holds, why or state.progress, None
-
-            def timeout(progress: str, elapsed: float, kind: str = kind, name: str = name) -> str:
-                return (f"the rollout of {kind}/{name} did not complete within {int(run.options.rollout_timeout)} s "
-                        f"({progress}); nothing was reverted: fix the rollout and run the same command again")
-
-            waited += run.wait_until(f"rollout of {kind}/{name}", probe, timeout=run.options.rollout_timeout,
-                                     on_timeout=timeout)
-        return f"{n} restored, rollouts complete, pods verified" + (f" ({int(waited)} s)" if waited >= 1 else "")
+    def timeout_message(self, run: Run, w: RecordedWorkload, progress: str) -> str:
+        return (f"the rollout of {w.ref} did not complete within {int(run.options.rollout_timeout)} s "
+                f"({progress}); nothing was reverted: fix the rollout and run the same command again")
 
 
 def _restore_lines(obj: dict[str, Any], kind: str, before: dict[str, Any],
@@ -285,8 +247,6 @@ def _restore_lines(obj: dict[str, Any], kind: str, before: dict[str, Any],
             if value is not None:
                 lines.append(f"+ pod label {key}: {value}")
     if labels_only is None:
-        from migrator.cutover.objects import template_service_account
-
         sa = before.get("serviceAccountName")
         if template_service_account(obj, kind) != (sa or "default"):
             lines.append(f"- serviceAccountName: {template_service_account(obj, kind)}")
@@ -303,8 +263,8 @@ class RestoreBindingLabels(_RestoreTemplates):
     title = f"put the {BINDING_LABEL} labels back and roll out"
     labels_only = (BINDING_LABEL,)
 
-    def _pods_ok(self, pod: dict[str, Any], before: dict[str, Any]) -> str | None:
-        want = (before.get("labels") or {}).get(BINDING_LABEL)
+    def pod_problem(self, pod: dict[str, Any], w: RecordedWorkload) -> str | None:
+        want = (w.before.get("labels") or {}).get(BINDING_LABEL)
         if want is not None and (meta(pod).get("labels") or {}).get(BINDING_LABEL) != want:
             return f"lacks {BINDING_LABEL}={want}"
         return None
@@ -322,9 +282,9 @@ class RemoveWorkloadIdentity(_RestoreTemplates):
     title = f"remove {WI_USE_LABEL} (and the planned service account, AZURE_CLIENT_ID) and roll out"
     labels_only = None
 
-    def _pods_ok(self, pod: dict[str, Any], before: dict[str, Any]) -> str | None:
+    def pod_problem(self, pod: dict[str, Any], w: RecordedWorkload) -> str | None:
         labels = meta(pod).get("labels") or {}
-        if (before.get("labels") or {}).get(WI_USE_LABEL) is None and (WI_USE_LABEL in labels or has_injection(pod)):
+        if (w.before.get("labels") or {}).get(WI_USE_LABEL) is None and (WI_USE_LABEL in labels or has_injection(pod)):
             return "still runs with workload identity"
         return None
 
@@ -421,9 +381,9 @@ def _confirm(run: Run, pending: list[Step]) -> list[str]:
     if "restore-bindings" in keys:
         lines += [f"recreate {k.split('.', 2)[2]}" for k, _ in removed_bindings(run) + removed_addon(run)]
     if "restore-binding-label" in keys:
-        lines += [f"put {BINDING_LABEL} back on {k}/{n} (rolling restart)" for k, n, _ in _workload_entries(run)]
+        lines += [f"put {BINDING_LABEL} back on {w.ref} (rolling restart)" for w in _workload_entries(run)]
     if "remove-workload-identity" in keys:
-        lines += [f"remove workload identity from {k}/{n} (rolling restart)" for k, n, _ in _workload_entries(run)]
+        lines += [f"remove workload identity from {w.ref} (rolling restart)" for w in _workload_entries(run)]
     if "restore-service-accounts" in keys:
         lines += [f"restore ServiceAccount/{n}" for n, _ in _sa_entries(run)]
     return lines
