@@ -55,7 +55,7 @@ class Step(Protocol):
 
 class StepBase:
     """Defaults for a step: it reads only, always runs (no postcondition to skip on), checks nothing first
-    and does nothing in ``act`` (the preflights do their work in ``check``)."""
+    and does nothing in ``act`` (the preflights do their work in ``check``); ``verify`` is its own."""
 
     key = ""
     title = ""
@@ -72,6 +72,9 @@ class StepBase:
 
     def act(self, run: Run) -> StepResult:
         return StepResult()
+
+    def verify(self, run: Run, result: StepResult) -> str:
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,6 @@ class Run:
     changed: int = 0  # objects changed (or that would be, in a dry run)
     plan_ref: str = "plan.json"  # the plan file as the user named it (shown in "run again" lines)
     scope: str | None = None  # what the run acts on, when not one namespace ("cluster aks-prod-weu")
-    cache: dict[str, Any] = field(default_factory=dict)  # live facts computed once per run (steps' done())
 
     @property
     def label(self) -> str:

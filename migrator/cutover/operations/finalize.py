@@ -59,6 +59,9 @@ class FinalizePreflight(StepBase):
     title = "preflight checks (read-only): no binding may remain"
     mutates = False
 
+    def __init__(self, known: dict[str, str]) -> None:
+        self.known = known  # filled here, read by the report: resource ID (lower case) -> what says it is one
+
     def check(self, run: Run) -> None:
         from migrator.inventory.resolve import resolve
 
@@ -90,7 +93,8 @@ class FinalizePreflight(StepBase):
         for c in run.target.plan.credentials:
             if c.cluster == run.target.cluster.name and c.identity.resource_id:
                 known.setdefault(c.identity.resource_id.lower(), f"identity {c.identity.name} (in the plan)")
-        run.cache["pod_identities"] = known
+        self.known.clear()
+        self.known.update(known)
         install = _install(run)
         nmi = ", ".join(f"{c.ref.namespace}/{c.ref.name} ({c.install})" for c in install.nmi) or "none"
         mic = ", ".join(f"{c.ref.namespace}/{c.ref.name}" for c in install.mic) or "none"
@@ -223,8 +227,11 @@ class Report(StepBase):
     title = "what is left for you to do"
     mutates = False
 
+    def __init__(self, known: dict[str, str]) -> None:
+        self.known = known  # the pod identities the preflight found, before step 1 removed their objects
+
     def act(self, run: Run) -> StepResult:
-        lines = report_lines(run)
+        lines = report_lines(run, self.known)
         for line in lines:
             run.reporter.info(line)
         return StepResult(lines=tuple(lines))
@@ -236,7 +243,9 @@ class Report(StepBase):
 # ----------------------------------------------------------------------------- the report
 
 
-def report_lines(run: Run) -> list[str]:
+def report_lines(run: Run, known: dict[str, str]) -> list[str]:
+    """What only the operator can do, numbered; ``known``: resource IDs (lower case) known to be pod
+    identities, for the scale-set list."""
     inv = _inv(run, fresh=True)
     install = _install(run)
     cp = run.target.cluster
@@ -294,7 +303,6 @@ def report_lines(run: Run) -> list[str]:
         step("delete the CRDs once NMI and MIC are gone (Helm never deletes them; the add-on may leave them):")
         lines.append(f"     kubectl delete customresourcedefinition {' '.join(crds)}")
     # 3. identities on the node pools
-    known: dict[str, str] = run.cache.get("pod_identities") or {}
     kubelet = (inv.facts.kubelet_identity_resource_id or "").lower() if inv.facts else ""
     node_rg = inv.facts.node_resource_group if inv.facts else None
     unassign, other = [], []
@@ -361,9 +369,6 @@ def terraform_disable_addon(run: Run) -> str:
     ])
 
 
-FINALIZE_STEPS: tuple[type, ...] = (FinalizePreflight, RemoveIdentities, RemoveExceptions, ClearAssigned, Report)
-
-
 def _confirm(run: Run, pending: list[Step]) -> list[str]:
     keys = {s.key for s in pending}
     lines = []
@@ -390,6 +395,8 @@ def _finished(run: Run, outcome: Outcome) -> list[str]:
 
 
 def finalize_operation(run: Run) -> Operation:
-    return Operation(name="finalize", title="finalize", steps=[cls() for cls in FINALIZE_STEPS],
+    known: dict[str, str] = {}
+    steps = [FinalizePreflight(known), RemoveIdentities(), RemoveExceptions(), ClearAssigned(), Report(known)]
+    return Operation(name="finalize", title="finalize", steps=steps,
                      command=f"migrate finalize --plan {run.plan_ref} --cluster {run.target.cluster.name}",
                      confirm=_confirm, finished=_finished, checks_when_done=True)

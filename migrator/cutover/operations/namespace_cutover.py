@@ -446,9 +446,6 @@ def complete_label_progress(run: Run) -> None:
         run.record.put("progress", {**progress, "label": label})
 
 
-CUTOVER_STEPS: tuple[type, ...] = (Preflight, Federation, ServiceAccounts, WebhookCheck, Label, Unlabel)
-
-
 # ============================================================================= the operation
 
 
@@ -519,7 +516,8 @@ def _step_done(run: Run, step: Step) -> None:
 
 
 def cutover_operation(run: Run) -> Operation:
-    return Operation(name="cutover", title="cutover", steps=[cls() for cls in CUTOVER_STEPS],
+    steps = [Preflight(), Federation(), ServiceAccounts(), WebhookCheck(), Label(), Unlabel()]
+    return Operation(name="cutover", title="cutover", steps=steps,
                      command=command_line(run), confirm=_confirm_lines, finished=_finished, on_step_done=_step_done,
                      unsettled=_unsettled, settle=_settle,
                      already_done=f"nothing to do: {run.target.cluster.name}/{run.target.namespace} is already cut "

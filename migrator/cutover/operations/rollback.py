@@ -355,10 +355,6 @@ class RestoreServiceAccounts(StepBase):
         return f"{n} restored"
 
 
-ROLLBACK_STEPS: tuple[type, ...] = (RollbackPreflight, RestoreBindings, RestoreBindingLabels, RemoveWorkloadIdentity,
-                                    RestoreServiceAccounts)
-
-
 def _unsettled(run: Run) -> bool:
     return bool(run.record.keys("before.") or run.record.keys("removed.")) or (
         (run.record.get("progress") or {}).get("operation") == "rollback"
@@ -404,7 +400,9 @@ def _finished(run: Run, outcome: Outcome) -> list[str]:
 
 def rollback_operation(run: Run) -> Operation:
     t = run.target
-    return Operation(name="rollback", title="rollback", steps=[cls() for cls in ROLLBACK_STEPS],
+    steps = [RollbackPreflight(), RestoreBindings(), RestoreBindingLabels(), RemoveWorkloadIdentity(),
+             RestoreServiceAccounts()]
+    return Operation(name="rollback", title="rollback", steps=steps,
                      command=f"migrate rollback --plan {run.plan_ref} --cluster {t.cluster.name} "
                              f"--namespace {t.namespace}",
                      confirm=_confirm, finished=_finished, unsettled=_unsettled, settle=_settle,

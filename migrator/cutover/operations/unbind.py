@@ -21,6 +21,7 @@ The bindings in scope are the ones the plan traced the namespace's identities to
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from migrator.cutover import preflight
@@ -62,12 +63,10 @@ def plan_bindings(run: Run, namespace: str | None) -> dict[tuple[str, str], set[
     return out
 
 
-def candidates(run: Run, namespace: str | None, *, fresh: bool = False) -> list[Candidate]:
+def find_candidates(run: Run, namespace: str | None) -> list[Candidate]:
     """The plan's bindings for the scope that are still on the cluster, with what still matches them."""
     from migrator.inventory.resolve import resolve
 
-    if not fresh and "unbind" in run.cache:
-        return run.cache["unbind"]  # type: ignore[no-any-return]
     wanted = plan_bindings(run, namespace)
     served = plan_bindings(run, None)  # a binding in scope may serve other namespaces too
     inv = run.conn.inventory(run.target.cluster)
@@ -85,8 +84,21 @@ def candidates(run: Run, namespace: str | None, *, fresh: bool = False) -> list[
         matched = tuple(sorted(f"{w.ref.namespace}/{w.ref.kind}/{w.ref.name}" for w in m.workloads))
         serves = served.get((b.namespace, b.name), set()) | wanted[(b.namespace, b.name)]
         out.append(Candidate(b.namespace, b.name, b.selector, addon, tuple(sorted(serves)), matched))
-    run.cache["unbind"] = out
     return out
+
+
+@dataclass
+class Scope:
+    """What one unbind run is about: one namespace's bindings, or (``namespace`` None) the cluster's; the
+    candidates are read once per run (the preflight reads them afresh)."""
+
+    namespace: str | None
+    found: list[Candidate] | None = None
+
+    def candidates(self, run: Run, *, fresh: bool = False) -> list[Candidate]:
+        if fresh or self.found is None:
+            self.found = find_candidates(run, self.namespace)
+        return self.found
 
 
 def _addon_profile(run: Run) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -95,15 +107,19 @@ def _addon_profile(run: Run) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return mc, list(profile.get("userAssignedIdentities") or [])
 
 
-def _records(run: Run, namespaces: tuple[str, ...]) -> list[Record]:
-    scope = run.cache.get("scope_namespace")
+def _records(run: Run, scope: Scope, namespaces: tuple[str, ...]) -> list[Record]:
     out = [Record(run.kube, ns, dry_run=run.dry_run) for ns in namespaces]
-    if scope and scope not in namespaces:
-        out.append(Record(run.kube, scope, dry_run=run.dry_run))
+    if scope.namespace and scope.namespace not in namespaces:
+        out.append(Record(run.kube, scope.namespace, dry_run=run.dry_run))
     return out
 
 
-class UnbindPreflight(StepBase):
+class _ScopedStep(StepBase):
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+
+class UnbindPreflight(_ScopedStep):
     key = "preflight"
     title = "preflight checks (read-only)"
     mutates = False
@@ -113,8 +129,8 @@ class UnbindPreflight(StepBase):
         from migrator.cutover.target import namespace_target
 
         preflight.refuse_if_leased(run)
-        ns = run.cache.get("scope_namespace")
-        found = candidates(run, ns, fresh=True)
+        ns = self.scope.namespace
+        found = self.scope.candidates(run, fresh=True)
         problems = []
         namespaces = sorted({n for c in found for n in c.serves} | ({ns} if ns else set()))
         for name in namespaces:
@@ -138,17 +154,17 @@ class UnbindPreflight(StepBase):
             run.reporter.info(f"{c.ref}: no workload matches it any more (served {', '.join(c.serves)})")
 
     def verify(self, run: Run, result: StepResult) -> str:
-        found = candidates(run, run.cache.get("scope_namespace"))
+        found = self.scope.candidates(run)
         return f"{len(found)} binding(s) to remove, none in use"
 
 
-class RemoveBindings(StepBase):
+class RemoveBindings(_ScopedStep):
     key = "remove-bindings"
     title = "remove the AzureIdentityBindings (kept in the record)"
     mutates = True
 
     def _mine(self, run: Run) -> list[Candidate]:
-        return [c for c in candidates(run, run.cache.get("scope_namespace")) if c.addon is None]
+        return [c for c in self.scope.candidates(run) if c.addon is None]
 
     def done(self, run: Run) -> bool:
         return all(run.kube.get("AzureIdentityBinding", c.namespace, c.name) is None for c in self._mine(run))
@@ -162,7 +178,7 @@ class RemoveBindings(StepBase):
                 continue
             kept = {k: v for k, v in doc.items() if k != "status"}
             kept["metadata"] = {k: v for k, v in (doc.get("metadata") or {}).items() if k != "managedFields"}
-            for record in _records(run, c.serves):
+            for record in _records(run, self.scope, c.serves):
                 record.remember(f"removed.AzureIdentityBinding.{c.namespace}.{c.name}", kept)
             run.journal.write("removed", **run.where, object=f"AzureIdentityBinding/{c.namespace}/{c.name}",
                               document=kept, dryRun=run.dry_run or None)
@@ -188,13 +204,13 @@ class RemoveBindings(StepBase):
         return f"{n} removed"
 
 
-class RemoveAddonIdentities(StepBase):
+class RemoveAddonIdentities(_ScopedStep):
     key = "remove-addon-identities"
     title = "remove the add-on's pod identities (one managed-cluster update)"
     mutates = True
 
     def _mine(self, run: Run) -> list[Candidate]:
-        return [c for c in candidates(run, run.cache.get("scope_namespace")) if c.addon is not None]
+        return [c for c in self.scope.candidates(run) if c.addon is not None]
 
     def done(self, run: Run) -> bool:
         mine = self._mine(run)
@@ -215,7 +231,7 @@ class RemoveAddonIdentities(StepBase):
                 continue
             kept = {k: v for k, v in entry.items() if k not in ("provisioningState", "provisioningInfo")}
             assert c.addon is not None
-            for record in _records(run, c.serves):
+            for record in _records(run, self.scope, c.serves):
                 record.remember(f"removed.addon.{c.addon[0]}.{c.addon[1]}", kept)
             run.journal.write("removed", **run.where, object=f"podIdentityProfile/{c.addon[0]}/{c.addon[1]}",
                               document=kept, dryRun=run.dry_run or None)
@@ -252,11 +268,8 @@ class RemoveAddonIdentities(StepBase):
         return f"{n} removed in one managed-cluster update"
 
 
-UNBIND_STEPS: tuple[type, ...] = (UnbindPreflight, RemoveBindings, RemoveAddonIdentities)
-
-
-def _settle(run: Run) -> None:
-    ns = run.cache.get("scope_namespace")
+def _settle(run: Run, scope: Scope) -> None:
+    ns = scope.namespace
     namespaces = {ns} if ns else {n for (_bns, _b), served in plan_bindings(run, None).items() for n in served}
     for name in sorted(namespaces):
         record = Record(run.kube, name, dry_run=run.dry_run)
@@ -266,27 +279,27 @@ def _settle(run: Run) -> None:
             record.put("progress", progress)
 
 
-def _unsettled(run: Run) -> bool:
-    ns = run.cache.get("scope_namespace")
+def _unsettled(run: Run, scope: Scope) -> bool:
+    ns = scope.namespace
     if not ns:
         return False
     progress = Record(run.kube, ns).get("progress") or {}
     return progress.get("state") == "cut-over"
 
 
-def _confirm(run: Run, pending: list[Step]) -> list[str]:
+def _confirm(run: Run, pending: list[Step], scope: Scope) -> list[str]:
     return [f"remove {c.ref} (selector {c.selector}), kept in the record of {', '.join(c.serves)}"
-            for c in candidates(run, run.cache.get("scope_namespace"))]
+            for c in scope.candidates(run)]
 
 
-def _finished(run: Run, outcome: Outcome) -> list[str]:
+def _finished(run: Run, outcome: Outcome, scope: Scope) -> list[str]:
     t = run.target
-    ns = run.cache.get("scope_namespace")
-    scope = f"--namespace {ns}" if ns else ""
+    ns = scope.namespace
+    flag = f"--namespace {ns}" if ns else ""
     if run.dry_run:
         return ["dry run complete: nothing was changed",
-                f"to apply: migrate unbind --plan {run.plan_ref} --cluster {t.cluster.name} {scope}".rstrip()]
-    _settle(run)
+                f"to apply: migrate unbind --plan {run.plan_ref} --cluster {t.cluster.name} {flag}".rstrip()]
+    _settle(run, scope)
     return [f"unbound: {run.label} no longer has pod identity bindings ({run.changed} change(s) made by this run)",
             f"rollback still works: migrate rollback --plan {run.plan_ref} --cluster {t.cluster.name} --namespace "
             f"{ns or '<namespace>'} (recreates them from the record)",
@@ -294,10 +307,12 @@ def _finished(run: Run, outcome: Outcome) -> list[str]:
 
 
 def unbind_operation(run: Run, namespace: str | None) -> Operation:
-    run.cache["scope_namespace"] = namespace
+    scope = Scope(namespace)
     t = run.target
-    scope = f" --namespace {namespace}" if namespace else ""
-    return Operation(name="unbind", title="unbind", steps=[cls() for cls in UNBIND_STEPS],
-                     command=f"migrate unbind --plan {run.plan_ref} --cluster {t.cluster.name}{scope}",
-                     confirm=_confirm, finished=_finished, unsettled=_unsettled, settle=_settle,
+    flag = f" --namespace {namespace}" if namespace else ""
+    return Operation(name="unbind", title="unbind",
+                     steps=[UnbindPreflight(scope), RemoveBindings(scope), RemoveAddonIdentities(scope)],
+                     command=f"migrate unbind --plan {run.plan_ref} --cluster {t.cluster.name}{flag}",
+                     confirm=partial(_confirm, scope=scope), finished=partial(_finished, scope=scope),
+                     unsettled=partial(_unsettled, scope=scope), settle=partial(_settle, scope=scope),
                      already_done=f"nothing to unbind in {run.label}: the plan's bindings are gone already")
