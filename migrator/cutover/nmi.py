@@ -58,8 +58,8 @@ def nmi_log_lines(run: Run, pods: list[dict[str, Any]], since: str) -> tuple[int
 
 def refuse_if_nmi_served(run: Run, pods: list[dict[str, Any]]) -> None:
     """Refuse step 6 when NMI served a token to a pod of the namespace since step 5 completed."""
-    progress = run.record.get("progress") or {}
-    since = (progress.get("label") or {}).get("completed")
+    label = run.record.progress.label
+    since = label.completed if label else None
     if not since:
         run.reporter.warn("NMI logs not checked: the record does not say when step 5 completed")
         return

@@ -34,8 +34,8 @@ class NamespaceStatus:
 def namespace_status(run: Run) -> NamespaceStatus:
     t = run.target
     record = run.record
-    progress = record.get("progress") or {}
-    operation = progress.get("operation")
+    progress = record.progress
+    operation = progress.operation
     now = run.clock.now()
     holder = holder_of(run.kube.get("Lease", t.namespace, run.lease.name))
     lease = holder.describe(now) if holder is not None and holder.expires is not None and holder.expires > now \
@@ -49,7 +49,7 @@ def namespace_status(run: Run) -> NamespaceStatus:
     if (t.blocked or waiting) and not operation:
         why = t.blocked[0].reason if t.blocked else f"credential {waiting[0].name} is {waiting[0].status}"
         return NamespaceStatus(**base, stage="blocked", step=0, summary=f"blocked in the plan: {why}")  # type: ignore
-    if progress.get("state") == "unbound" and unlabelled:
+    if progress.state == "unbound" and unlabelled:
         return NamespaceStatus(**base, stage="unbound", step=6,  # type: ignore[arg-type]
                                summary=f"unbound: cut over, {len(removed)} pod identity object(s) removed "
                                        "(kept in the record)")
@@ -60,15 +60,15 @@ def namespace_status(run: Run) -> NamespaceStatus:
         return NamespaceStatus(**base, stage="labelled", step=5,  # type: ignore[arg-type]
                                summary="step 5/6 done: pods on workload identity, aadpodidbinding still set; "
                                        "next: step 6")
-    if operation == "rollback" and progress.get("state") == "rolled-back":
+    if operation == "rollback" and progress.state == "rolled-back":
         return NamespaceStatus(**base, stage="rolled-back", step=0,  # type: ignore[arg-type]
-                               summary=f"rolled back to pod identity ({progress.get('completed', '')})")
+                               summary=f"rolled back to pod identity ({progress.completed or ''})")
     if sa:
-        extra = " (a rollout is in progress or failed)" if (progress.get("label") or {}).get("started") else ""
+        extra = " (a rollout is in progress or failed)" if progress.label and progress.label.started else ""
         return NamespaceStatus(**base, stage="service-accounts", step=3,  # type: ignore[arg-type]
                                summary=f"step 3/6 done: service accounts annotated; next: step 4{extra}")
     if operation or record.keys("before."):
         return NamespaceStatus(**base, stage="in-progress", step=0,  # type: ignore[arg-type]
                                summary=f"{operation or 'cutover'} started, no step complete "
-                                       f"({progress.get('state', 'in progress')})")
+                                       f"({progress.state or 'in progress'})")
     return NamespaceStatus(**base, stage="not-started", step=0, summary="not started")  # type: ignore[arg-type]

@@ -24,11 +24,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from msgspec.structs import replace
+
 from migrator.cutover import preflight
 from migrator.cutover.clients.kube_api import MERGE, KubeApiError
 from migrator.cutover.clients.token_exchange import TokenExchanger, explain, jwt_claims
 from migrator.cutover.engine.context import Run, Step, StepBase, StepResult
 from migrator.cutover.engine.executor import Operation, Outcome
+from migrator.cutover.engine.record import LabelMark, Progress, StepMark
 from migrator.cutover.errors import StepFailed, StepRefused
 from migrator.cutover.nmi import refuse_if_nmi_served
 from migrator.cutover.objects import (
@@ -398,10 +401,10 @@ class Label(_TemplateStep):
         return None
 
     def act(self, run: Run) -> StepResult:
-        progress = run.record.get("progress") or {}
-        if not (progress.get("label") or {}).get("started"):
-            run.record.put("progress", {**progress, "operation": "cutover", "state": "in-progress",
-                                        "label": {"started": utc_text(run.clock.now())}})
+        progress = run.record.progress
+        if not (progress.label and progress.label.started):
+            run.record.put_progress(replace(progress, operation="cutover", state="in-progress",
+                                            label=LabelMark(started=utc_text(run.clock.now()))))
         return super().act(run)
 
 
@@ -439,11 +442,10 @@ class Unlabel(_TemplateStep):
 
 
 def complete_label_progress(run: Run) -> None:
-    progress = run.record.get("progress") or {}
-    label = dict(progress.get("label") or {})
-    if not label.get("completed"):
-        label["completed"] = utc_text(run.clock.now())
-        run.record.put("progress", {**progress, "label": label})
+    progress = run.record.progress
+    label = progress.label or LabelMark()
+    if not label.completed:
+        run.record.put_progress(replace(progress, label=replace(label, completed=utc_text(run.clock.now()))))
 
 
 # ============================================================================= the operation
@@ -477,14 +479,13 @@ def _confirm_lines(run: Run, pending: list[Step]) -> list[str]:
 
 
 def _unsettled(run: Run) -> bool:
-    progress = run.record.get("progress") or {}
-    return progress.get("operation") == "cutover" and progress.get("state") != "cut-over"
+    progress = run.record.progress
+    return progress.operation == "cutover" and progress.state != "cut-over"
 
 
 def _settle(run: Run) -> None:
-    progress = dict(run.record.get("progress") or {})
-    progress.update(operation="cutover", state="cut-over", completed=utc_text(run.clock.now()))
-    run.record.put("progress", progress)
+    run.record.put_progress(replace(run.record.progress, operation="cutover", state="cut-over",
+                                    completed=utc_text(run.clock.now())))
 
 
 def _finished(run: Run, outcome: Outcome) -> list[str]:
@@ -492,7 +493,7 @@ def _finished(run: Run, outcome: Outcome) -> list[str]:
     if run.dry_run:
         return ["dry run complete: nothing was changed (the API server validated every change)",
                 f"to apply: {command_line(run)}"]
-    if _unsettled(run) or not run.record.get("progress"):
+    if _unsettled(run) or run.record.progress == Progress():
         _settle(run)
     lines = [f"cut over: {t.cluster.name}/{t.namespace} runs on workload identity "
              f"({run.changed} change(s) made by this run)"]
@@ -508,11 +509,9 @@ def _finished(run: Run, outcome: Outcome) -> list[str]:
 def _step_done(run: Run, step: Step) -> None:
     if step.key == "label":
         complete_label_progress(run)
-    progress = dict(run.record.get("progress") or {})
-    steps = dict(progress.get("steps") or {})
-    steps[step.key] = {"at": utc_text(run.clock.now()), "by": run.journal.base["operator"]}
-    progress.update(operation="cutover", steps=steps, state="in-progress")
-    run.record.put("progress", progress)
+    progress = run.record.progress
+    steps = {**progress.steps, step.key: StepMark(at=utc_text(run.clock.now()), by=run.journal.base["operator"])}
+    run.record.put_progress(replace(progress, operation="cutover", steps=steps, state="in-progress"))
 
 
 def cutover_operation(run: Run) -> Operation:

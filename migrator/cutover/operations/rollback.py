@@ -24,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from msgspec.structs import replace
+
 from migrator.cutover import preflight
 from migrator.cutover.clients.kube_api import MERGE, KubeApiError
 from migrator.cutover.engine.context import Run, Step, StepBase, StepResult
@@ -103,10 +105,10 @@ class RollbackPreflight(StepBase):
                               hint="fix workload identity instead (migrate cutover status, the webhook, the "
                                    "credentials); nothing was changed")
         preflight.refuse_if_leased(run)
-        progress = run.record.get("progress") or {}
+        progress = run.record.progress
         run.reporter.info(f"record: {len(_workload_entries(run))} workload(s), {len(_sa_entries(run))} service "
                           f"account(s), {len(removed_bindings(run)) + len(removed_addon(run))} removed binding(s); "
-                          f"last operation: {progress.get('operation', '-')} ({progress.get('state', '-')})")
+                          f"last operation: {progress.operation or '-'} ({progress.state or '-'})")
         for w in t.workloads:
             if w.mode in ("refused", "at-source") and w.patch.gitops_owner:
                 run.reporter.info(f"{w.ref} is owned by {w.patch.gitops_owner}: revert it in its source "
@@ -357,18 +359,14 @@ class RestoreServiceAccounts(StepBase):
 
 def _unsettled(run: Run) -> bool:
     return bool(run.record.keys("before.") or run.record.keys("removed.")) or (
-        (run.record.get("progress") or {}).get("operation") == "rollback"
-        and (run.record.get("progress") or {}).get("state") != "rolled-back")
+        run.record.progress.operation == "rollback" and run.record.progress.state != "rolled-back")
 
 
 def _settle(run: Run) -> None:
     restored = run.record.keys("before.") + run.record.keys("removed.")
     run.record.forget(*restored)
-    progress = dict(run.record.get("progress") or {})
-    progress.update(operation="rollback", state="rolled-back", completed=utc_text(run.clock.now()),
-                    by=run.journal.base["operator"])
-    progress.pop("label", None)
-    run.record.put("progress", progress)
+    run.record.put_progress(replace(run.record.progress, operation="rollback", state="rolled-back",
+                                    completed=utc_text(run.clock.now()), by=run.journal.base["operator"], label=None))
 
 
 def _confirm(run: Run, pending: list[Step]) -> list[str]:

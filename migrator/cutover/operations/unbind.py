@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from msgspec.structs import replace
+
 from migrator.cutover import preflight
 from migrator.cutover.clients.kube_api import KubeApiError
 from migrator.cutover.engine.context import Run, Step, StepBase, StepResult
@@ -273,18 +275,17 @@ def _settle(run: Run, scope: Scope) -> None:
     namespaces = {ns} if ns else {n for (_bns, _b), served in plan_bindings(run, None).items() for n in served}
     for name in sorted(namespaces):
         record = Record(run.kube, name, dry_run=run.dry_run)
-        progress = dict(record.get("progress") or {})
-        if progress.get("state") in ("cut-over", None) or progress.get("operation") == "cutover":
-            progress.update(operation="unbind", state="unbound", unbound=utc_text(run.clock.now()))
-            record.put("progress", progress)
+        progress = record.progress
+        if progress.state in ("cut-over", None) or progress.operation == "cutover":
+            record.put_progress(replace(progress, operation="unbind", state="unbound",
+                                        unbound=utc_text(run.clock.now())))
 
 
 def _unsettled(run: Run, scope: Scope) -> bool:
     ns = scope.namespace
     if not ns:
         return False
-    progress = Record(run.kube, ns).get("progress") or {}
-    return progress.get("state") == "cut-over"
+    return Record(run.kube, ns).progress.state == "cut-over"
 
 
 def _confirm(run: Run, pending: list[Step], scope: Scope) -> list[str]:
