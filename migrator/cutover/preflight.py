@@ -14,6 +14,7 @@ from typing import Any
 from migrator.cutover.engine.context import Run
 from migrator.cutover.engine.lease import holder_of
 from migrator.cutover.errors import LeaseHeld
+from migrator.errors import SourceError
 from migrator.vocabulary import BINDING_LABEL, TOKEN_EXCHANGE_AUDIENCE, WI_USE_LABEL
 
 
@@ -148,19 +149,12 @@ def credential_problems(run: Run, issuer: str) -> list[str]:
                               "its credential")
             continue
         if rid.lower() not in cache:
-            sub = rid.split("/")[2]
             try:
-                body = run.conn.arm.request(sub, "GET", f"{rid}/federatedIdentityCredentials", "2024-11-30",
-                                            allow_404=True)
-            except Exception as exc:
-                problems.append(f"cannot read the federated credentials of {c.identity.name}: "
-                                f"{getattr(exc, 'message', exc)}")
+                cache[rid.lower()] = run.conn.arm.federated_credentials_of(rid)
+            except SourceError as exc:
+                problems.append(f"cannot read the federated credentials of {c.identity.name}: {exc.message}")
                 cache[rid.lower()] = []
                 continue
-            if body is None:
-                cache[rid.lower()] = None
-            else:
-                cache[rid.lower()] = run.conn.arm.list_all(sub, f"{rid}/federatedIdentityCredentials", "2024-11-30")
         fics = cache[rid.lower()]
         if fics is None:
             problems.append(f"identity {c.identity.name} does not exist in Azure ({rid})")

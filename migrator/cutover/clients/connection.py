@@ -17,7 +17,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from migrator.clock import Clock, SystemClock
 from migrator.cutover.clients.kube_api import KubeApi
@@ -27,6 +27,9 @@ from migrator.fleet import ClusterSpec
 from migrator.inventory.model import ClusterInventory
 from migrator.plan.model import ClusterPlan
 from migrator.sources.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from migrator.sources.arm import ArmReader
 
 #: Entra authority host per cloud (the token exchange of step 2)
 AUTHORITY_HOSTS = {
@@ -77,7 +80,7 @@ class Connections:
 
     def __init__(self, access: Access) -> None:
         self.access = access
-        self._arm: Any = None
+        self._arm: ArmReader | None = None
         self._kube: dict[str, KubeApi] = {}
 
     # ------------------------------------------------------------------ Azure
@@ -90,7 +93,7 @@ class Connections:
         return self.access.credential
 
     @property
-    def arm(self) -> Any:
+    def arm(self) -> ArmReader:
         if self._arm is None:
             from migrator.sources.arm import ArmReader
 
