@@ -40,7 +40,7 @@ def run_finalize(plan_path: Path, cluster: str, *, access: Access, options: Opti
         run.plan_ref = str(plan_path)
         execute(run, finalize_operation(run), stdin=stdin)
         if terraform_out is not None and run.target.cluster.terraform_issuer:
-            atomic_write_text(terraform_out, terraform_disable_addon(run) + "\n")
+            atomic_write_text(terraform_out, terraform_disable_addon(run.target.cluster))
     finally:
         conn.close()
     return ExitCode.OK

@@ -31,7 +31,8 @@ from migrator.cutover.engine.executor import Operation, Outcome
 from migrator.cutover.engine.record import Record
 from migrator.cutover.errors import StepFailed, StepRefused
 from migrator.cutover.operations.unbind import plan_bindings
-from migrator.escape import hcl, hcl_ident, is_hcl_reference
+from migrator.escape import is_hcl_reference
+from migrator.plan.model import ClusterPlan
 
 AKS_ADDON_IDENTITY = re.compile(r"^(azurekeyvaultsecretsprovider|omsagent|ingressapplicationgateway|azurepolicy|"
                                 r"aciconnectorlinux|webapprouting|keda|azuremonitor)", re.I)
@@ -334,39 +335,28 @@ def report_lines(run: Run, known: dict[str, str]) -> list[str]:
     if cp.terraform_issuer and install.addon_enabled:
         step("in Terraform (azurerm has no podIdentityProfile: the add-on is switched off through azapi; replace "
              "the azapi resource that turned it on, if your configuration has one):")
-        lines.extend("     " + x for x in terraform_disable_addon(run).splitlines())
+        lines.extend("     " + x for x in terraform_disable_addon(cp).splitlines())
     if not steps:
         lines.append("nothing is left to do: AAD Pod Identity is gone from this cluster")
     return lines
 
 
-def terraform_disable_addon(run: Run) -> str:
-    """An ``azapi_update_resource`` that turns the pod identity add-on off (every value escaped for HCL)."""
+def terraform_disable_addon(cluster: ClusterPlan) -> str:
+    """An ``azapi_update_resource`` that turns the pod identity add-on off (templates/cutover/; every value
+    goes through its HCL filter)."""
+    from migrator.render.templates import render
     from migrator.sources.arm import API_CONTAINERSERVICE
 
-    cp = run.target.cluster
-    ref = cp.terraform_issuer or ""
+    ref = cluster.terraform_issuer or ""
+    resource_ref = None
     if is_hcl_reference(ref) and ref.endswith(".oidc_issuer_url") and \
             ref.startswith(("azurerm_kubernetes_cluster.", "data.azurerm_kubernetes_cluster.")):
-        resource_id = ref[: -len(".oidc_issuer_url")] + ".id"
-    else:
-        resource_id = hcl(f"/subscriptions/{cp.subscription_id}/resourceGroups/{cp.resource_group}/providers/"
-                          f"Microsoft.ContainerService/managedClusters/{cp.name}")
-    label = hcl_ident(re.sub(r"^(?=[^A-Za-z_])", "aks_", re.sub(r"[^A-Za-z0-9_-]", "_", cp.name))
-                      + "_disable_pod_identity")
-    return "\n".join([
-        f"resource \"azapi_update_resource\" \"{label}\" {{",
-        f"  type        = {hcl('Microsoft.ContainerService/managedClusters@' + API_CONTAINERSERVICE)}",
-        f"  resource_id = {resource_id}",
-        "  body = {",
-        "    properties = {",
-        "      podIdentityProfile = {",
-        "        enabled = false",
-        "      }",
-        "    }",
-        "  }",
-        "}",
-    ])
+        resource_ref = ref[: -len(".oidc_issuer_url")] + ".id"
+    resource_id = (f"/subscriptions/{cluster.subscription_id}/resourceGroups/{cluster.resource_group}/providers/"
+                   f"Microsoft.ContainerService/managedClusters/{cluster.name}")
+    label = re.sub(r"^(?=[^A-Za-z_])", "aks_", re.sub(r"[^A-Za-z0-9_-]", "_", cluster.name)) + "_disable_pod_identity"
+    return render("cutover/disable_pod_identity.tf.j2", label=label, api_version=API_CONTAINERSERVICE,
+                  resource_ref=resource_ref, resource_id=resource_id)
 
 
 def _confirm(run: Run, pending: list[Step]) -> list[str]:
