@@ -15,6 +15,10 @@ from migrator.cutover.engine.context import Run
 from migrator.cutover.engine.lease import holder_of
 from migrator.cutover.errors import LeaseHeld
 from migrator.errors import SourceError
+from migrator.inventory.admission import protected_namespaces
+from migrator.inventory.gitops import owner_of
+from migrator.inventory.resolve import resolve
+from migrator.inventory.webhook import CONFIG_NAME, WEBHOOK_NAME, detect_webhook
 from migrator.vocabulary import BINDING_LABEL, TOKEN_EXCHANGE_AUDIENCE, WI_USE_LABEL
 
 
@@ -59,8 +63,6 @@ def issuer_problems(run: Run) -> list[str]:
 
 def webhook_problems(run: Run) -> list[str]:
     """Workload identity on, the webhook configured, its Deployment ready (failurePolicy Fail)."""
-    from migrator.inventory.webhook import CONFIG_NAME, WEBHOOK_NAME, detect_webhook
-
     t, inv = run.target, run.inventory
     assert inv is not None
     problems = []
@@ -96,8 +98,6 @@ def webhook_problems(run: Run) -> list[str]:
 
 
 def protection_problems(run: Run) -> list[str]:
-    from migrator.inventory.admission import protected_namespaces
-
     assert run.inventory is not None
     protected = protected_namespaces(run.inventory) or {}
     if run.namespace in protected:
@@ -179,9 +179,9 @@ def credential_problems(run: Run, issuer: str) -> list[str]:
     return problems
 
 
-def workload_problems(run: Run, owner_of: Any) -> list[str]:
-    from migrator.inventory.resolve import resolve
-
+def workload_problems(run: Run) -> list[str]:
+    """Every planned workload exists, runs as planned and is not newly owned by GitOps; no unplanned workload
+    uses the namespace's bindings."""
     t = run.target
     inv = run.inventory
     assert inv is not None
@@ -199,7 +199,7 @@ def workload_problems(run: Run, owner_of: Any) -> list[str]:
             if owner is not None:
                 problems.append(f"{w.ref} is now owned by {owner} ({owner.evidence}): change it in its source "
                                 f"repository, then run again with --changed-at-source {w.ref}")
-            expected = {w.patch.service_account, w.patch.previous_service_account} - {None}
+            expected = {sa for sa in (w.patch.service_account, w.patch.previous_service_account) if sa is not None}
             if lw.template.service_account not in expected:
                 problems.append(f"{w.ref} runs as service account {lw.template.service_account}, the plan expected "
                                 f"{' or '.join(sorted(expected))}: re-plan")
@@ -209,14 +209,14 @@ def workload_problems(run: Run, owner_of: Any) -> list[str]:
     for m in resolution.bindings:
         if m.binding.selector not in selectors:
             continue
-        for w in m.workloads:
-            if w.ref.namespace != t.namespace or (w.ref.kind, w.ref.name) in planned:
+        for user in m.workloads:
+            if user.ref.namespace != t.namespace or (user.ref.kind, user.ref.name) in planned:
                 continue
-            if w.owner is not None and (w.owner.kind, w.owner.name) in planned:
+            if user.owner is not None and (user.owner.kind, user.owner.name) in planned:
                 continue
-            if w.ref.kind in ("Pod", "Job", "ReplicaSet") and w.owner is not None:
+            if user.ref.kind in ("Pod", "Job", "ReplicaSet") and user.owner is not None:
                 continue
-            strays.add(f"{w.ref} ({BINDING_LABEL}={m.binding.selector})")
+            strays.add(f"{user.ref} ({BINDING_LABEL}={m.binding.selector})")
     for s in sorted(strays):
         problems.append(f"{s} uses the namespace's pod identity but is not in the plan: re-plan")
     return problems

@@ -44,31 +44,28 @@ def namespace_status(run: Run) -> NamespaceStatus:
     labelled = Label().done(run)
     unlabelled = Unlabel().done(run) and labelled
     removed = record.keys("removed.")
-    base = dict(cluster=t.cluster.name, namespace=t.namespace, lease=lease, operation=operation)
+
+    def status(stage: str, step: int, summary: str) -> NamespaceStatus:
+        return NamespaceStatus(t.cluster.name, t.namespace, stage, step, summary, lease=lease, operation=operation)
+
     waiting = [c for c in t.credentials if c.status in ("blocked", "pending-prerequisite")]
     if (t.blocked or waiting) and not operation:
         why = t.blocked[0].reason if t.blocked else f"credential {waiting[0].name} is {waiting[0].status}"
-        return NamespaceStatus(**base, stage="blocked", step=0, summary=f"blocked in the plan: {why}")  # type: ignore
+        return status("blocked", 0, f"blocked in the plan: {why}")
     if progress.state == "unbound" and unlabelled:
-        return NamespaceStatus(**base, stage="unbound", step=6,  # type: ignore[arg-type]
-                               summary=f"unbound: cut over, {len(removed)} pod identity object(s) removed "
-                                       "(kept in the record)")
+        return status("unbound", 6, f"unbound: cut over, {len(removed)} pod identity object(s) removed (kept in the "
+                                    "record)")
     if sa and unlabelled:
-        return NamespaceStatus(**base, stage="cut-over", step=6,  # type: ignore[arg-type]
-                               summary="cut over (6/6); next: migrate unbind after a quiet period")
+        return status("cut-over", 6, "cut over (6/6); next: migrate unbind after a quiet period")
     if sa and labelled:
-        return NamespaceStatus(**base, stage="labelled", step=5,  # type: ignore[arg-type]
-                               summary="step 5/6 done: pods on workload identity, aadpodidbinding still set; "
-                                       "next: step 6")
+        return status("labelled", 5, "step 5/6 done: pods on workload identity, aadpodidbinding still set; next: "
+                                     "step 6")
     if operation == "rollback" and progress.state == "rolled-back":
-        return NamespaceStatus(**base, stage="rolled-back", step=0,  # type: ignore[arg-type]
-                               summary=f"rolled back to pod identity ({progress.completed or ''})")
+        return status("rolled-back", 0, f"rolled back to pod identity ({progress.completed or ''})")
     if sa:
         extra = " (a rollout is in progress or failed)" if progress.label and progress.label.started else ""
-        return NamespaceStatus(**base, stage="service-accounts", step=3,  # type: ignore[arg-type]
-                               summary=f"step 3/6 done: service accounts annotated; next: step 4{extra}")
+        return status("service-accounts", 3, f"step 3/6 done: service accounts annotated; next: step 4{extra}")
     if operation or record.keys("before."):
-        return NamespaceStatus(**base, stage="in-progress", step=0,  # type: ignore[arg-type]
-                               summary=f"{operation or 'cutover'} started, no step complete "
-                                       f"({progress.state or 'in progress'})")
-    return NamespaceStatus(**base, stage="not-started", step=0, summary="not started")  # type: ignore[arg-type]
+        return status("in-progress", 0, f"{operation or 'cutover'} started, no step complete "
+                                        f"({progress.state or 'in progress'})")
+    return status("not-started", 0, "not started")

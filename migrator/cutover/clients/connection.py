@@ -29,6 +29,8 @@ from migrator.plan.model import ClusterPlan
 from migrator.sources.retry import RetryPolicy
 
 if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
     from migrator.sources.arm import ArmReader
 
 #: Entra authority host per cloud (the token exchange of step 2)
@@ -43,7 +45,7 @@ AUTHORITY_HOSTS = {
 class Access:
     """How to reach clusters and Azure. Built by the CLI; tests inject the credential and clock."""
 
-    credential: Any = None  # azure.core TokenCredential; DefaultAzureCredential when None
+    credential: TokenCredential | None = None  # DefaultAzureCredential when None
     cloud: str = "AzureCloud"
     arm_endpoint: str | None = None
     ca_bundle: str | None = None  # CA bundle for ARM and the Entra endpoint
@@ -85,7 +87,7 @@ class Connections:
 
     # ------------------------------------------------------------------ Azure
     @property
-    def credential(self) -> Any:
+    def credential(self) -> TokenCredential:
         if self.access.credential is None:
             from azure.identity import DefaultAzureCredential
 
@@ -144,7 +146,7 @@ class Connections:
                     conf.api_key_prefix = {"BearerToken": "Bearer"}
 
             refresh(cfg)
-            cfg.refresh_api_key_hook = refresh
+            cfg.refresh_api_key_hook = refresh  # type: ignore[assignment]  # declared None; called per request
         cfg.retries = False  # our RetryPolicy retries, on the injected clock
         cfg.client_go_retries = False
         return client.ApiClient(cfg)

@@ -22,6 +22,7 @@ from migrator.cutover.engine.record import Record
 from migrator.cutover.errors import Interrupted, StepFailed
 from migrator.cutover.target import NamespaceTarget
 from migrator.inventory.model import ClusterInventory
+from migrator.plan.model import Credential
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +139,7 @@ class Run:
     interrupts: Interrupts = field(default_factory=Interrupts)
     issuer: str | None = None  # the issuer the cluster reports now (preflight)
     inventory: ClusterInventory | None = None
-    deferred: list[Any] = field(default_factory=list)  # credentials proved after their SA is created
+    deferred: list[Credential] = field(default_factory=list)  # credentials proved after their SA is created
     changed: int = 0  # objects changed (or that would be, in a dry run)
     plan_ref: str = "plan.json"  # the plan file as the user named it (shown in "run again" lines)
     scope: str | None = None  # what the run acts on, when not one namespace ("cluster aks-prod-weu")

@@ -9,8 +9,10 @@ crash leaves it to expire). Used by cutover, rollback and unbind alike.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from migrator.cutover.clients.connection import Access, Connections
@@ -67,7 +69,7 @@ def make_run(target: NamespaceTarget, conn: Connections, access: Access, options
     """A run on one namespace (or, with ``scope``, on the cluster: its lease is ``lease_name`` in
     ``lease_namespace``)."""
     kube = conn.kube(target.cluster)
-    holder = f"{access.who()} pid={__import__('os').getpid()} run={journal.base['run']}"
+    holder = f"{access.who()} pid={os.getpid()} run={journal.base['run']}"
 
     def on_lease(event: str, **fields: Any) -> None:
         journal.write(event, cluster=target.cluster.name, namespace=lease_namespace or target.namespace, **fields)
@@ -205,6 +207,6 @@ def _confirm(run: Run, op: Operation, pending: list[Step], stdin: Any) -> None:
     run.journal.write("confirmed", **run.where, by="prompt")
 
 
-def new_journal(path: Any, access: Access, command: str) -> Journal:
+def new_journal(path: Path | None, access: Access, command: str) -> Journal:
     return Journal(path, clock=access.clock, run=new_run_id(), operator=access.who(), command=command)
 

@@ -32,6 +32,8 @@ from migrator.cutover.engine.record import Record
 from migrator.cutover.errors import StepFailed, StepRefused
 from migrator.cutover.operations.unbind import plan_bindings
 from migrator.escape import is_hcl_reference
+from migrator.inventory.model import ClusterInventory
+from migrator.inventory.podidentity import PodIdentityInstall, detect
 from migrator.plan.model import ClusterPlan
 
 AKS_ADDON_IDENTITY = re.compile(r"^(azurekeyvaultsecretsprovider|omsagent|ingressapplicationgateway|azurepolicy|"
@@ -39,15 +41,13 @@ AKS_ADDON_IDENTITY = re.compile(r"^(azurekeyvaultsecretsprovider|omsagent|ingres
 CHART_VERSION = "v1.8.17"
 
 
-def _inv(run: Run, fresh: bool = False) -> Any:
+def _inv(run: Run, fresh: bool = False) -> ClusterInventory:
     if fresh or run.inventory is None:
         run.inventory = run.conn.inventory(run.target.cluster)
     return run.inventory
 
 
-def _install(run: Run) -> Any:
-    from migrator.inventory.podidentity import detect
-
+def _install(run: Run) -> PodIdentityInstall:
     return detect(_inv(run))
 
 

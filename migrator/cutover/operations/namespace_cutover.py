@@ -36,6 +36,7 @@ from migrator.cutover.errors import StepFailed, StepRefused
 from migrator.cutover.nmi import refuse_if_nmi_served
 from migrator.cutover.objects import (
     TemplateChange,
+    annotations_patch,
     before_state,
     dry_run_pod,
     has_injection,
@@ -70,8 +71,6 @@ class Preflight(StepBase):
     mutates = False
 
     def check(self, run: Run) -> None:
-        from migrator.inventory.gitops import owner_of
-
         t = run.target
         problems = preflight.plan_problems(run)
         if problems:
@@ -83,7 +82,7 @@ class Preflight(StepBase):
         if run.issuer:
             problems += preflight.credential_problems(run, run.issuer)
         problems += preflight.protection_problems(run)
-        problems += preflight.workload_problems(run, owner_of)
+        problems += preflight.workload_problems(run)
         preflight.refuse_if_leased(run)
         if problems:
             raise StepRefused("preflight refused:\n  - " + "\n  - ".join(problems), hint="nothing was changed")
@@ -226,8 +225,7 @@ class ServiceAccounts(StepBase):
                 run.record.remember(f"before.ServiceAccount.{s.name}",
                                     {"kind": "ServiceAccount", "existed": True,
                                      "annotations": {k: ann.get(k) for k in want}})
-                run.patch_live("ServiceAccount", s.name, lambda o, want=want: {"metadata": {"annotations": want}},
-                               MERGE, first=live)
+                run.patch_live("ServiceAccount", s.name, annotations_patch(want), MERGE, first=live)
                 run.reporter.diff(ref, [line for k, v in want.items() if ann.get(k) != v for line in
                                         ([f"- annotation {k}: {ann[k]}"] if k in ann else []) +
                                         [f"+ annotation {k}: {v}"]])

@@ -33,6 +33,7 @@ from migrator.cutover.engine.executor import Operation, Outcome
 from migrator.cutover.errors import StepFailed, StepRefused
 from migrator.cutover.nmi import wait_nmi_serving
 from migrator.cutover.objects import (
+    annotations_patch,
     has_injection,
     meta,
     restore_patch,
@@ -318,7 +319,7 @@ class RestoreServiceAccounts(StepBase):
         for name, before in _sa_entries(run):
             if before.get("existed", True):
                 continue
-            users = [meta(p).get("name") for p in pods if (p.get("spec") or {}).get("serviceAccountName") == name
+            users = [str(meta(p).get("name")) for p in pods if (p.get("spec") or {}).get("serviceAccountName") == name
                      and not meta(p).get("deletionTimestamp")]
             if users and run.kube.get("ServiceAccount", run.namespace, name) is not None:
                 raise StepRefused(f"ServiceAccount/{name} was created by the cutover but pods still use it "
@@ -334,11 +335,10 @@ class RestoreServiceAccounts(StepBase):
                 run.kube.delete("ServiceAccount", run.namespace, name, dry_run=run.dry_run)
                 run.reporter.diff(f"ServiceAccount/{name}", ["- deleted (the cutover created it)"])
             else:
-                want = {k: v for k, v in (before.get("annotations") or {}).items()}
+                want = dict(before.get("annotations") or {})
                 live = run.kube.get("ServiceAccount", run.namespace, name) or {}
                 ann = meta(live).get("annotations") or {}
-                run.patch_live("ServiceAccount", name, lambda o, w=want: {"metadata": {"annotations": w}}, MERGE,
-                           first=live)
+                run.patch_live("ServiceAccount", name, annotations_patch(want), MERGE, first=live)
                 run.reporter.diff(f"ServiceAccount/{name}", [
                     f"- annotation {k}: {ann.get(k)}" if v is None else f"~ annotation {k}: {ann.get(k)} → {v}"
                     for k, v in want.items() if ann.get(k) != v])

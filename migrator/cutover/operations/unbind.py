@@ -33,6 +33,7 @@ from migrator.cutover.engine.executor import Operation, Outcome
 from migrator.cutover.engine.record import Record
 from migrator.cutover.errors import StepFailed, StepRefused
 from migrator.cutover.timestamps import utc_text
+from migrator.plan.model import Credential, ServiceAccountPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +56,8 @@ def plan_bindings(run: Run, namespace: str | None) -> dict[tuple[str, str], set[
     """(binding namespace, name) -> the planned namespaces it served, from the plan's ``why``."""
     plan, cluster = run.target.plan, run.target.cluster.name
     out: dict[tuple[str, str], set[str]] = {}
-    for item in (*plan.service_accounts, *plan.credentials):
+    items: list[ServiceAccountPlan | Credential] = [*plan.service_accounts, *plan.credentials]
+    for item in items:
         if item.cluster != cluster or (namespace is not None and item.namespace != namespace):
             continue
         for ref in item.why.bindings:
