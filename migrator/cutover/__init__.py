@@ -5,13 +5,15 @@
     operations/   one module per command, each a list of steps (check → act → verify) and what the
                   executor needs around them: namespace_cutover.py, rollback.py, unbind.py, finalize.py
     preflight.py  the read-only checks before anything changes (the cutover's step 1, the lease check)
+    rollout.py    the template step: patch → wait for the rollout → check the pods (cutover 5/6, rollback 3/4)
     nmi.py        what NMI's logs say about a namespace's pods (--check-nmi-logs)
     target.py     what the plan asks of one (cluster, namespace) — pure
     objects.py    judgements on raw objects: templates, patches, rollouts, injection — pure
     status.py     where each namespace stands, read from the cluster (cutover status)
     timestamps.py how moments are written in records, leases and the journal
     errors.py     the error subtree and its exit codes
-    engine/       runs steps: executor, context (Run, Step), lease, record, journal, console output
+    engine/       runs steps: executor, context (Run, Step, StepResult), lease, record (and its typed
+                  progress), journal, console output
     clients/      the edges: Kubernetes (kube_api), ARM writes, the Entra token exchange, connection
 
 The commands (``migrator.commands``) import from here.
