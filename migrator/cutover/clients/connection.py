@@ -72,7 +72,7 @@ class Access:
             return self.operator
         try:
             user = getpass.getuser()
-        except Exception:
+        except (ImportError, KeyError, OSError):  # no pwd module, an unknown uid (3.11, 3.12), or OSError (3.13)
             user = os.environ.get("USER", "unknown")
         return f"{user}@{socket.gethostname()}"
 

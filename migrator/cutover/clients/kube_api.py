@@ -97,7 +97,8 @@ class KubeApi:
         self.stats = KubeStats()
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):  # best effort: the run's outcome is decided by now
+        # called from the commands' finally: whatever closing raises must not replace the run's own error
+        with contextlib.suppress(Exception):
             self.api.close()
 
     # ------------------------------------------------------------------ transport
