@@ -2,7 +2,7 @@
 looks like, whether a rollout is complete, whether a pod carries the workload-identity injection.
 
 No I/O: the steps fetch objects through ``KubeApi`` and ask these functions about them, and
-``state.py`` asks the same functions to report where a namespace stands.
+``status.py`` asks the same functions to report where a namespace stands.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ first step whose postcondition does not hold.
    still injected and no longer bound (optionally: NMI served them no token since step 5).
 
 Steps act through ``Run`` (the edges: KubeApi, Connections, Record, Journal, Reporter); judgements
-on objects are the pure functions of ``objects.py``, the checks of step 1 are in ``preflight.py`` and
-NMI's logs are read by ``nmi.py``. ``cutover_operation`` wraps the steps for the executor: what the
+on objects are the pure functions of ``objects.py``, the checks of step 1 are in ``preflight.py``,
+steps 5 and 6 are ``rollout.TemplateStep`` (shared with rollback) and NMI's logs are read by ``nmi.py``. ``cutover_operation`` wraps the steps for the executor: what the
 question before the first write lists, what is recorded as each step completes, and what to do next.
 """
 
