@@ -15,24 +15,26 @@ SCHEMA_VERSION = 1
 
 
 class _S(Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=False):
-    pass
+    """The options every plan struct shares. msgspec hands them down to subclasses, but type checkers
+    read the subclasses through PEP 681's ``dataclass_transform``, which cannot: each subclass repeats
+    ``frozen=True`` (a no-op at run time) so that mypy sees it frozen like its base (msgspec#657)."""
 
 
-class Why(_S):
+class Why(_S, frozen=True):
     """Where an item comes from, so a reviewer can trace it back."""
 
     bindings: tuple[str, ...] = ()  # "cluster/namespace/AzureIdentityBinding/name"
     workloads: tuple[str, ...] = ()  # "cluster/namespace/Kind/name"
 
 
-class IdentityRef(_S):
+class IdentityRef(_S, frozen=True):
     resource_id: str | None  # canonical casing; None for app registrations
     name: str
     client_id: str | None
     kind: Literal["managed-identity", "new-managed-identity", "app-registration"] = "managed-identity"
 
 
-class Credential(_S):
+class Credential(_S, frozen=True):
     name: str
     issuer: str | None  # None while a prerequisite of the cluster is pending
     subject: str
@@ -47,13 +49,13 @@ class Credential(_S):
     why: Why = Why()
 
 
-class RoleGrant(_S):
+class RoleGrant(_S, frozen=True):
     role_definition_id: str
     scope: str
     from_identity: str  # resource ID of the old identity whose grant is copied
 
 
-class NewIdentity(_S):
+class NewIdentity(_S, frozen=True):
     """A user-assigned identity the ``per-workload`` strategy creates."""
 
     name: str
@@ -70,14 +72,14 @@ class NewIdentity(_S):
     blocked_reason: str | None = None
 
 
-class ExistingCredential(_S):
+class ExistingCredential(_S, frozen=True):
     name: str
     issuer: str
     subject: str
     classification: Literal["needed", "stale", "foreign", "other"]
 
 
-class IdentityPlan(_S):
+class IdentityPlan(_S, frozen=True):
     identity: IdentityRef
     existing: tuple[ExistingCredential, ...]
     to_create: int
@@ -87,7 +89,7 @@ class IdentityPlan(_S):
     proposal: str | None = None
 
 
-class ServiceAccountPlan(_S):
+class ServiceAccountPlan(_S, frozen=True):
     cluster: str
     namespace: str
     name: str
@@ -98,7 +100,7 @@ class ServiceAccountPlan(_S):
     why: Why = Why()
 
 
-class WorkloadPatch(_S):
+class WorkloadPatch(_S, frozen=True):
     cluster: str
     namespace: str
     kind: str
@@ -113,7 +115,7 @@ class WorkloadPatch(_S):
     note: str | None = None
 
 
-class Prerequisite(_S):
+class Prerequisite(_S, frozen=True):
     cluster: str
     kind: Literal["enable-oidc-issuer", "enable-workload-identity"]
     command: str
@@ -121,7 +123,7 @@ class Prerequisite(_S):
     risk: str
 
 
-class Blocked(_S):
+class Blocked(_S, frozen=True):
     cluster: str
     namespace: str
     object: str
@@ -129,7 +131,7 @@ class Blocked(_S):
     proposal: str | None = None
 
 
-class Risk(_S):
+class Risk(_S, frozen=True):
     code: str
     cluster: str
     namespace: str
@@ -137,7 +139,7 @@ class Risk(_S):
     message: str
 
 
-class ClusterPlan(_S):
+class ClusterPlan(_S, frozen=True):
     name: str
     region: str
     group: str
@@ -149,7 +151,7 @@ class ClusterPlan(_S):
     prerequisites_pending: bool
 
 
-class Plan(_S, kw_only=True):
+class Plan(_S, frozen=True, kw_only=True):
     schema_version: int = SCHEMA_VERSION
     strategy: Literal["reuse", "per-workload"]
     service_account_conflicts: Literal["split", "client-id-env"]
