@@ -24,6 +24,8 @@ from migrator.plan import conflicts as conflicts_mod
 from migrator.plan import strategy as strat
 from migrator.plan.limits import LimitCheck, classify
 from migrator.plan.model import (
+    SERVICE_ACCOUNT_REMEDIES,
+    STRATEGIES,
     Blocked,
     ClusterPlan,
     Credential,
@@ -34,6 +36,8 @@ from migrator.plan.model import (
     Plan,
     Risk,
     ServiceAccountPlan,
+    ServiceAccountRemedy,
+    Strategy,
     Why,
     WorkloadPatch,
 )
@@ -65,7 +69,23 @@ def _wanted_sidecar(options: PlanOptions, cluster: str, ref: ObjectRef) -> bool:
         f"{cluster}/{ref.namespace}/{ref.name}" in options.proxy_sidecar
 
 
+def _strategy(options: PlanOptions) -> Strategy:
+    for known in STRATEGIES:
+        if options.strategy == known:
+            return known
+    raise ValueError(f"unknown strategy {options.strategy!r} (expected one of {', '.join(STRATEGIES)})")
+
+
+def _remedy(options: PlanOptions) -> ServiceAccountRemedy:
+    for known in SERVICE_ACCOUNT_REMEDIES:
+        if options.service_account_conflicts == known:
+            return known
+    raise ValueError(f"unknown service account conflict remedy {options.service_account_conflicts!r} "
+                     f"(expected one of {', '.join(SERVICE_ACCOUNT_REMEDIES)})")
+
+
 def build_plan(catalog: Catalog, options: PlanOptions = PlanOptions()) -> Plan:
+    strategy, remedy = _strategy(options), _remedy(options)
     inv = catalog.inventory
     azure = catalog.azure
     blocked: list[Blocked] = []
@@ -99,7 +119,7 @@ def build_plan(catalog: Catalog, options: PlanOptions = PlanOptions()) -> Plan:
         taken = defaultdict(set)
         for sa in r.cluster.service_accounts or ():
             taken[sa.namespace].add(sa.name)
-        found, conflicts = conflicts_mod.assign(r, options.service_account_conflicts, taken)
+        found, conflicts = conflicts_mod.assign(r, remedy, taken)
         assignments.extend((r, a) for a in found)
         for cf in conflicts:
             code = "SERVICEACCOUNT_SHARED_ACROSS_IDENTITIES" if cf.kind == "shared-service-account" else \
@@ -120,7 +140,7 @@ def build_plan(catalog: Catalog, options: PlanOptions = PlanOptions()) -> Plan:
         for ident in a.identities:
             targets.setdefault((r.cluster.name, ident.namespace, ident.name), strat.reuse_target(ident, azure))
     new_by: dict[tuple[strat.LogicalWorkload, str], NewIdentity] = {}
-    if options.strategy == "per-workload" and azure is not None:
+    if strategy == "per-workload" and azure is not None:
         entries = [(r.cluster.group, r.cluster.name, a.namespace, a.service_account, t.azure)
                    for r, a in assignments for i in a.identities
                    if (t := targets[(r.cluster.name, i.namespace, i.name)]).azure is not None]
@@ -133,7 +153,7 @@ def build_plan(catalog: Catalog, options: PlanOptions = PlanOptions()) -> Plan:
         t = targets[(r.cluster.name, ident.namespace, ident.name)]
         if t.ref is None:
             return None, t.blocked
-        if options.strategy == "per-workload" and t.azure is not None:
+        if strategy == "per-workload" and t.azure is not None:
             new = new_by[(strat.LogicalWorkload(r.cluster.group, a.namespace, a.service_account, t.azure),
                           r.cluster.name)]
             return IdentityRef(resource_id=new.resource_id, name=new.name, client_id=None,
@@ -258,8 +278,8 @@ def build_plan(catalog: Catalog, options: PlanOptions = PlanOptions()) -> Plan:
                                    reason=n.blocked_reason))
 
     return Plan(
-        strategy=options.strategy,  # type: ignore[arg-type]
-        service_account_conflicts=options.service_account_conflicts,  # type: ignore[arg-type]
+        strategy=strategy,
+        service_account_conflicts=remedy,
         tenant_id=inv.tenant_id,
         clusters=tuple(sorted(cluster_plans, key=lambda c: c.name)),
         prerequisites=tuple(sorted(prereqs, key=lambda p: (p.cluster, p.kind))),

@@ -6,12 +6,19 @@ render and cutover consume.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import msgspec
 from msgspec import Struct
 
 SCHEMA_VERSION = 1
+
+Strategy = Literal["reuse", "per-workload"]
+ServiceAccountRemedy = Literal["split", "client-id-env"]
+CredentialStatus = Literal["create", "present", "blocked", "pending-prerequisite"]
+Classification = Literal["needed", "stale", "foreign", "other"]
+STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
+SERVICE_ACCOUNT_REMEDIES: tuple[ServiceAccountRemedy, ...] = get_args(ServiceAccountRemedy)
 
 
 class _S(Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=False):
@@ -43,7 +50,7 @@ class Credential(_S, frozen=True):
     cluster: str
     namespace: str
     service_account: str
-    status: Literal["create", "present", "blocked", "pending-prerequisite"]
+    status: CredentialStatus
     existing_name: str | None = None  # the Azure name of a credential that is already present
     reason: str | None = None
     why: Why = Why()
@@ -76,7 +83,7 @@ class ExistingCredential(_S, frozen=True):
     name: str
     issuer: str
     subject: str
-    classification: Literal["needed", "stale", "foreign", "other"]
+    classification: Classification
 
 
 class IdentityPlan(_S, frozen=True):
@@ -153,8 +160,8 @@ class ClusterPlan(_S, frozen=True):
 
 class Plan(_S, frozen=True, kw_only=True):
     schema_version: int = SCHEMA_VERSION
-    strategy: Literal["reuse", "per-workload"]
-    service_account_conflicts: Literal["split", "client-id-env"]
+    strategy: Strategy
+    service_account_conflicts: ServiceAccountRemedy
     tenant_id: str
     clusters: tuple[ClusterPlan, ...]
     prerequisites: tuple[Prerequisite, ...]
