@@ -141,10 +141,10 @@ def build_plan(catalog: Catalog, options: PlanOptions = PlanOptions()) -> Plan:
             targets.setdefault((r.cluster.name, ident.namespace, ident.name), strat.reuse_target(ident, azure))
     new_by: dict[tuple[strat.LogicalWorkload, str], NewIdentity] = {}
     if strategy == "per-workload" and azure is not None:
-        entries = [(r.cluster.group, r.cluster.name, a.namespace, a.service_account, t.azure)
-                   for r, a in assignments for i in a.identities
-                   if (t := targets[(r.cluster.name, i.namespace, i.name)]).azure is not None]
-        logical, multiple = strat.group_logical(entries)  # type: ignore[arg-type]
+        placed = [(strat.LogicalWorkload(r.cluster.group, a.namespace, a.service_account, t.azure), r.cluster.name)
+                  for r, a in assignments for i in a.identities
+                  if (t := targets[(r.cluster.name, i.namespace, i.name)]).azure is not None]
+        logical, multiple = strat.group_logical(placed)
         new_by = strat.new_identities(logical, azure, multiple)
         notes.append(DATA_PLANE_NOTE)
 
