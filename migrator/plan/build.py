@@ -7,7 +7,9 @@ stable identity before it is named or written, so input order never changes the 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from migrator.catalog import Catalog
 from migrator.inventory.gitops import owner_of
@@ -29,11 +31,13 @@ from migrator.plan.model import (
     Blocked,
     ClusterPlan,
     Credential,
+    CredentialStatus,
     ExistingCredential,
     IdentityPlan,
     IdentityRef,
     NewIdentity,
     Plan,
+    Prerequisite,
     Risk,
     ServiceAccountPlan,
     ServiceAccountRemedy,
@@ -50,6 +54,7 @@ POD_SECURITY = "pod-security.kubernetes.io/enforce"
 DATA_PLANE_NOTE = ("per-workload: ARM role assignments are copied to the new identities, but grants outside ARM "
                    "(Key Vault access policies, SQL/Cosmos DB data-plane users, other tenants) are not: grant them "
                    "to the new identities before cutover")
+NEW_STATUSES: tuple[CredentialStatus, ...] = ("create", "pending-prerequisite")  # what counts against the limit
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,52 @@ class PlanOptions:
     service_account_conflicts: str = "split"  # split | client-id-env
     proxy_sidecar: frozenset[str] = frozenset()  # "namespace/workload" or "cluster/namespace/workload"
     terraform_issuers: dict[str, str] = field(default_factory=dict)
+
+
+class IdentityInCluster(NamedTuple):
+    """An AzureIdentity object of one cluster: what a target is looked up by."""
+
+    cluster: str
+    namespace: str
+    name: str
+
+
+class CredentialKey(NamedTuple):
+    """One credential: a service account of a cluster federated to one identity."""
+
+    cluster: str
+    namespace: str
+    service_account: str
+    identity: str  # _key of the identity, or "unresolved:<namespace>/<name>" of an AzureIdentity not found
+
+
+@dataclass(frozen=True, slots=True)
+class Federation:
+    """A service account to federate to an identity (or why it cannot be), and the objects behind it."""
+
+    cluster: str
+    namespace: str
+    service_account: str
+    identity: IdentityRef  # for an AzureIdentity that was not resolved, what it names
+    blocked: str | None  # why no credential can be made
+    why: Why
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A federation checked against its cluster and the identity's existing credentials, before the limit."""
+
+    federation: Federation
+    name: str
+    issuer: str | None
+    subject: str
+    status: CredentialStatus
+    existing_name: str | None = None
+    reason: str | None = None
+
+    @property
+    def new(self) -> bool:
+        return self.status in NEW_STATUSES
 
 
 def _key(ref: IdentityRef) -> str:
@@ -91,7 +142,8 @@ def build_plan(catalog: Catalog, options: PlanOptions = PlanOptions()) -> Plan:
     blocked: list[Blocked] = []
     risks: list[Risk] = []
     notes: list[str] = []
-    cluster_plans, prereqs = [], []
+    cluster_plans: list[ClusterPlan] = []
+    prereqs: list[Prerequisite] = []
     issuer_of: dict[str, str | None] = {}
     pending: dict[str, bool] = {}
     for c in inv.clusters:
@@ -109,14 +161,14 @@ def build_plan(catalog: Catalog, options: PlanOptions = PlanOptions()) -> Plan:
             blocked.append(Blocked(cluster=c.name, namespace="", object="ManagedCluster/" + c.name,
                                    reason="managedcluster.json was not captured: the cluster's OIDC issuer is unknown",
                                    proposal="export it: az aks show -g <rg> -n <cluster> -o json > managedcluster.json"))
-    for f in inv.failures:
-        blocked.append(Blocked(cluster=f.name, namespace="", object="ManagedCluster/" + f.name,
-                               reason=f"the cluster could not be read: {f.reason}"))
+    for failure in inv.failures:
+        blocked.append(Blocked(cluster=failure.name, namespace="", object="ManagedCluster/" + failure.name,
+                               reason=f"the cluster could not be read: {failure.reason}"))
 
     # 1. conflicts → assignments, per cluster
     assignments: list[tuple[ClusterResolution, conflicts_mod.Assignment]] = []
     for r in catalog.resolutions:
-        taken = defaultdict(set)
+        taken: dict[str, set[str]] = defaultdict(set)  # names of the service accounts in each namespace
         for sa in r.cluster.service_accounts or ():
             taken[sa.namespace].add(sa.name)
         found, conflicts = conflicts_mod.assign(r, remedy, taken)
@@ -135,22 +187,23 @@ def build_plan(catalog: Catalog, options: PlanOptions = PlanOptions()) -> Plan:
                 proposal="confirm with the owners; fix the binding in camelCase if the identity is really needed"))
 
     # 2. targets: which identity each (assignment, identity) federates to
-    targets: dict[tuple[str, str, str], strat.Target] = {}  # (cluster, identity ns, identity name)
+    targets: dict[IdentityInCluster, strat.Target] = {}
     for r, a in assignments:
         for ident in a.identities:
-            targets.setdefault((r.cluster.name, ident.namespace, ident.name), strat.reuse_target(ident, azure))
+            targets.setdefault(IdentityInCluster(r.cluster.name, ident.namespace, ident.name),
+                               strat.reuse_target(ident, azure))
     new_by: dict[tuple[strat.LogicalWorkload, str], NewIdentity] = {}
     if strategy == "per-workload" and azure is not None:
         placed = [(strat.LogicalWorkload(r.cluster.group, a.namespace, a.service_account, t.azure), r.cluster.name)
                   for r, a in assignments for i in a.identities
-                  if (t := targets[(r.cluster.name, i.namespace, i.name)]).azure is not None]
+                  if (t := targets[IdentityInCluster(r.cluster.name, i.namespace, i.name)]).azure is not None]
         logical, multiple = strat.group_logical(placed)
         new_by = strat.new_identities(logical, azure, multiple)
         notes.append(DATA_PLANE_NOTE)
 
     def target_ref(r: ClusterResolution, a: conflicts_mod.Assignment, ident: AzureIdentity
                    ) -> tuple[IdentityRef | None, str | None]:
-        t = targets[(r.cluster.name, ident.namespace, ident.name)]
+        t = targets[IdentityInCluster(r.cluster.name, ident.namespace, ident.name)]
         if t.ref is None:
             return None, t.blocked
         if strategy == "per-workload" and t.azure is not None:
@@ -161,7 +214,7 @@ def build_plan(catalog: Catalog, options: PlanOptions = PlanOptions()) -> Plan:
         return t.ref, None
 
     # 3. credentials
-    creds: dict[tuple[str, str, str, str], dict] = {}
+    federated: list[tuple[CredentialKey, Federation]] = []
     sa_plans: list[ServiceAccountPlan] = []
     patches: dict[tuple[str, ObjectRef], WorkloadPatch] = {}
     workloads_by_ref = {(r.cluster.name, w.ref): w for r in catalog.resolutions for w in r.cluster.workloads or ()}
@@ -172,17 +225,15 @@ def build_plan(catalog: Catalog, options: PlanOptions = PlanOptions()) -> Plan:
         refs: list[IdentityRef] = []
         for ident in a.identities:
             ref, reason = target_ref(r, a, ident)
-            key = (cname, a.namespace, a.service_account, _key(ref) if ref else f"unresolved:{ident.namespace}/{ident.name}")
             if ref is not None:
                 refs.append(ref)
-            entry = creds.setdefault(key, {
-                "ref": ref or IdentityRef(resource_id=strat.canonical(ident.resource_id) if ident.resource_id else None,
-                                          name=ident.name, client_id=ident.client_id),
-                "reason": reason, "bindings": set(), "workloads": set(), "cluster": cname,
-                "namespace": a.namespace, "sa": a.service_account,
-            })
-            entry["bindings"].update(why.bindings)
-            entry["workloads"].update(why.workloads)
+            cred_key = CredentialKey(cname, a.namespace, a.service_account,
+                                     _key(ref) if ref else f"unresolved:{ident.namespace}/{ident.name}")
+            named = ref or IdentityRef(resource_id=strat.canonical(ident.resource_id) if ident.resource_id else None,
+                                       name=ident.name, client_id=ident.client_id)
+            federated.append((cred_key, Federation(cluster=cname, namespace=a.namespace,
+                                                   service_account=a.service_account, identity=named,
+                                                   blocked=reason, why=why)))
         primary = refs[0] if refs else None
         sa_plans.append(ServiceAccountPlan(
             cluster=cname, namespace=a.namespace, name=a.service_account,
@@ -194,84 +245,85 @@ def build_plan(catalog: Catalog, options: PlanOptions = PlanOptions()) -> Plan:
             patches[(cname, wref)] = _patch(r.cluster, wref, w, a, options, blocked, risks)
 
     # 4. existing credentials, presence, limits
+    federations = _merge(federated)
     fleet_issuers = {i for i in issuer_of.values() if i}
-    by_identity: dict[str, list[dict]] = defaultdict(list)
-    for entry in creds.values():
-        if entry["reason"] is None:
-            by_identity[_key(entry["ref"])].append(entry)
+    by_identity: dict[str, list[Federation]] = defaultdict(list)
+    for f in federations:
+        if f.blocked is None:
+            by_identity[_key(f.identity)].append(f)
     credentials: list[Credential] = []
     identity_plans: list[IdentityPlan] = []
     for key in sorted(by_identity):
-        entries = sorted(by_identity[key], key=lambda e: (e["cluster"], e["namespace"], e["sa"]))
-        ref = entries[0]["ref"]
+        entries = sorted(by_identity[key], key=lambda f: (f.cluster, f.namespace, f.service_account))
+        ref = entries[0].identity
         existing = azure.credentials.get(key, ()) if azure is not None and ref.kind == "managed-identity" else ()
-        needed = {(issuer_of[e["cluster"]], subject(e["namespace"], e["sa"])) for e in entries
-                  if issuer_of[e["cluster"]]}
+        needed = {(issuer, subject(f.namespace, f.service_account)) for f in entries
+                  if (issuer := issuer_of[f.cluster])}
         by_pair = {(c.issuer, c.subject): c for c in existing}
         by_name = {c.name: c for c in existing}
-        staged = []
-        for e in entries:
-            name = credential_name(e["cluster"], e["namespace"], e["sa"])
-            issuer = None if pending[e["cluster"]] else issuer_of[e["cluster"]]
-            sub = subject(e["namespace"], e["sa"])
-            status, existing_name, reason = "create", None, None
-            if issuer_of[e["cluster"]] is None and not pending[e["cluster"]]:
+        drafts: list[Draft] = []
+        for f in entries:
+            name = credential_name(f.cluster, f.namespace, f.service_account)
+            issuer = None if pending[f.cluster] else issuer_of[f.cluster]
+            sub = subject(f.namespace, f.service_account)
+            status: CredentialStatus = "create"
+            existing_name, reason = None, None
+            if issuer_of[f.cluster] is None and not pending[f.cluster]:
                 status, reason = "blocked", "the cluster's OIDC issuer is unknown"
-            elif pending[e["cluster"]]:
+            elif pending[f.cluster]:
                 status = "pending-prerequisite"
-            hit = by_pair.get((issuer_of[e["cluster"]], sub)) if issuer_of[e["cluster"]] else None
+            cluster_issuer = issuer_of[f.cluster]
+            hit = by_pair.get((cluster_issuer, sub)) if cluster_issuer else None
             if hit is not None and status != "blocked":
                 status, existing_name, name = "present", hit.name, hit.name
             elif name in by_name and status != "blocked":
                 other = by_name[name]
                 status, reason = "blocked", (f"a credential named {name} already exists on {ref.name} with issuer "
                                              f"{other.issuer} and subject {other.subject}")
-            staged.append((e, name, issuer, sub, status, existing_name, reason))
-        new_count = sum(1 for s in staged if s[4] in ("create", "pending-prerequisite"))
-        check = LimitCheck(existing=len(existing), to_create=new_count)
+            drafts.append(Draft(f, name, issuer, sub, status, existing_name, reason))
+        check = LimitCheck(existing=len(existing), to_create=sum(1 for d in drafts if d.new))
         proposal = None
         if check.over:
-            movable = [f"{s[0]['cluster']}/{s[0]['namespace']}/{s[0]['sa']}" for s in staged
-                       if s[4] in ("create", "pending-prerequisite")][-check.overflow:]
+            movable = [f"{d.federation.cluster}/{d.federation.namespace}/{d.federation.service_account}"
+                       for d in drafts if d.new][-check.overflow:]
             stale = [c.name for c in existing if classify(c, needed, fleet_issuers) == "stale"]
             proposal = (f"move {', '.join(movable)} to a new identity (or run plan with --strategy per-workload)"
                         + (f"; or delete the stale credentials {', '.join(stale)}" if stale else ""))
-        for e, name, issuer, sub, status, existing_name, reason in staged:
-            if check.over and status in ("create", "pending-prerequisite"):
-                status, reason = "blocked", (f"{ref.name} would hold {check.total} federated credentials "
-                                             f"({check.existing} existing + {check.to_create} new); Azure allows "
-                                             f"{MAX_FEDERATED_CREDENTIALS_PER_IDENTITY}")
+            over = (f"{ref.name} would hold {check.total} federated credentials ({check.existing} existing + "
+                    f"{check.to_create} new); Azure allows {MAX_FEDERATED_CREDENTIALS_PER_IDENTITY}")
+            drafts = [replace(d, status="blocked", reason=over) if d.new else d for d in drafts]
+        for d in drafts:
+            f = d.federation
             credentials.append(Credential(
-                name=name, issuer=issuer, subject=sub, audiences=(TOKEN_EXCHANGE_AUDIENCE,), identity=ref,
-                cluster=e["cluster"], namespace=e["namespace"], service_account=e["sa"], status=status,
-                existing_name=existing_name, reason=reason,
-                why=Why(bindings=tuple(sorted(e["bindings"])), workloads=tuple(sorted(e["workloads"]))),
+                name=d.name, issuer=d.issuer, subject=d.subject, audiences=(TOKEN_EXCHANGE_AUDIENCE,), identity=ref,
+                cluster=f.cluster, namespace=f.namespace, service_account=f.service_account, status=d.status,
+                existing_name=d.existing_name, reason=d.reason, why=f.why,
             ))
         identity_plans.append(IdentityPlan(
             identity=ref,
             existing=tuple(sorted((ExistingCredential(name=c.name, issuer=c.issuer, subject=c.subject,
                                                       classification=classify(c, needed, fleet_issuers))
                                    for c in existing), key=lambda x: x.name)),
-            to_create=new_count, total_after=check.total, limit=check.limit, over_limit=check.over,
+            to_create=check.to_create, total_after=check.total, limit=check.limit, over_limit=check.over,
             proposal=proposal,
         ))
-    for entry in creds.values():
-        if entry["reason"] is not None:
+    for f in federations:
+        if f.blocked is not None:
             credentials.append(Credential(
-                name=credential_name(entry["cluster"], entry["namespace"], entry["sa"]),
-                issuer=None if pending[entry["cluster"]] else issuer_of[entry["cluster"]],
-                subject=subject(entry["namespace"], entry["sa"]), audiences=(TOKEN_EXCHANGE_AUDIENCE,),
-                identity=entry["ref"], cluster=entry["cluster"], namespace=entry["namespace"],
-                service_account=entry["sa"], status="blocked", reason=entry["reason"],
-                why=Why(bindings=tuple(sorted(entry["bindings"])), workloads=tuple(sorted(entry["workloads"]))),
+                name=credential_name(f.cluster, f.namespace, f.service_account),
+                issuer=None if pending[f.cluster] else issuer_of[f.cluster],
+                subject=subject(f.namespace, f.service_account), audiences=(TOKEN_EXCHANGE_AUDIENCE,),
+                identity=f.identity, cluster=f.cluster, namespace=f.namespace,
+                service_account=f.service_account, status="blocked", reason=f.blocked, why=f.why,
             ))
-    for c in credentials:
-        if c.status == "blocked":
-            blocked.append(Blocked(cluster=c.cluster, namespace=c.namespace, object=f"ServiceAccount/{c.service_account}",
-                                   reason=f"credential {c.name} on {c.identity.name}: {c.reason}",
+    for cred in credentials:
+        if cred.status == "blocked":
+            blocked.append(Blocked(cluster=cred.cluster, namespace=cred.namespace,
+                                   object=f"ServiceAccount/{cred.service_account}",
+                                   reason=f"credential {cred.name} on {cred.identity.name}: {cred.reason}",
                                    proposal=next((p.proposal for p in identity_plans
-                                                  if p.identity == c.identity and p.proposal), None)))
-    new_identities = sorted({n.name + n.resource_id: n for n in new_by.values()}.values(), key=lambda n: n.resource_id)
+                                                  if p.identity == cred.identity and p.proposal), None)))
+    new_identities = sorted({(n.name, n.resource_id): n for n in new_by.values()}.values(), key=lambda n: n.resource_id)
     for n in new_identities:
         if n.blocked_reason:
             blocked.append(Blocked(cluster="", namespace=n.namespace, object=f"UserAssignedIdentity/{n.name}",
@@ -293,6 +345,19 @@ def build_plan(catalog: Catalog, options: PlanOptions = PlanOptions()) -> Plan:
         risks=tuple(sorted(set(risks), key=lambda x: (x.code, x.cluster, x.namespace, x.object, x.message))),
         notes=tuple(notes),
     )
+
+
+def _merge(found: Iterable[tuple[CredentialKey, Federation]]) -> list[Federation]:
+    """One federation per credential, the first found, with the bindings and workloads of all of them."""
+    first: dict[CredentialKey, Federation] = {}
+    bindings: dict[CredentialKey, set[str]] = defaultdict(set)
+    workloads: dict[CredentialKey, set[str]] = defaultdict(set)
+    for key, f in found:
+        first.setdefault(key, f)
+        bindings[key].update(f.why.bindings)
+        workloads[key].update(f.why.workloads)
+    return [replace(f, why=Why(bindings=tuple(sorted(bindings[key])), workloads=tuple(sorted(workloads[key]))))
+            for key, f in first.items()]
 
 
 def _patch(cluster: ClusterInventory, ref: ObjectRef, workload: Workload | None, a: conflicts_mod.Assignment,
