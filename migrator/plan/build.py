@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
-from migrator.catalog import Catalog
+from migrator.inventory.catalog import Catalog
 from migrator.inventory.gitops import owner_of
 from migrator.inventory.link import AzureIndex
 from migrator.inventory.model import (
