@@ -67,3 +67,8 @@ class ProgressFleetReader(LiveFleetReader):
                     yield read
             finally:
                 self._progress = None
+
+
+def reader_class() -> type[LiveFleetReader]:
+    """The live reader a command uses: with a progress display at a terminal outside CI, else the plain one."""
+    return ProgressFleetReader if wanted() else LiveFleetReader

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from migrator.catalog import Catalog
 from migrator.findings.model import Finding, Severity
+from migrator.inventory.catalog import Catalog
 
 
 @dataclass(frozen=True, slots=True)

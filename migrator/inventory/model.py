@@ -6,6 +6,7 @@ that was not captured is ``None`` (unknown), an empty tuple means "there is none
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from sys import intern
@@ -43,7 +44,7 @@ class IdentityType(int, Enum):
 Labels = tuple[tuple[str, str], ...]  # sorted (key, value) pairs: hashable and deterministic
 
 
-def labels_of(mapping: dict[str, str | None] | None) -> Labels:
+def labels_of(mapping: Mapping[str, str | None] | None) -> Labels:
     """Keys and values interned: the same labels recur on every workload and cluster of a fleet."""
     return tuple(sorted((intern(k), intern(v or "")) for k, v in (mapping or {}).items()))
 

@@ -230,14 +230,14 @@ def build_model(view: RenderView) -> TerraformModel:
     resource_groups: dict[str, tuple[str, str, str]] = {}
     created: dict[str, CreatedIdentity] = {}
     for key, n in new_by_id.items():
-        prov = provider(_uami(n.resource_id, n.name)["sub"])
+        new_provider = provider(_uami(n.resource_id, n.name)["sub"])
         rg_label = tf_label("rg", n.resource_group, digest(n.subscription_id.lower(), n.resource_group.lower()))
         if n.location is None:
-            resource_groups[rg_label] = (rg_label, n.resource_group, prov)
+            resource_groups[rg_label] = (rg_label, n.resource_group, new_provider)
         created[key] = CreatedIdentity(
             label=new_labels[key], name=n.name, resource_group=n.resource_group, resource_id=n.resource_id,
             location=n.location,
-            location_label=rg_label, provider=prov, replaces=n.replaces, clusters=n.clusters,
+            location_label=rg_label, provider=new_provider, replaces=n.replaces, clusters=n.clusters,
             subject=f"{n.namespace}/{n.service_account}",
             role_assignments=tuple(sorted((RoleAssignment(
                 label=tf_label(n.name, "role", digest(g.role_definition_id.lower(), g.scope.lower())),

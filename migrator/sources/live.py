@@ -118,7 +118,8 @@ class LiveFleetReader:
         session = getattr(api.configuration, "client_session_kwargs", None) or {}
         api.configuration.client_session_kwargs = {**session, "auto_decompress": False}
         try:
-            hook = (lambda plural, data, first: self.on_page(spec.name, plural, data, first)) if self.on_page else None
+            on_page = self.on_page
+            hook = (lambda plural, data, first: on_page(spec.name, plural, data, first)) if on_page else None
             lister = KubeLister(api, spec.name, options=self.options.kube, clock=self.clock,
                                 rng=random.Random(self.rng.random()), on_page=hook)
             result.stats = lister.stats

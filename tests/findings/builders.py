@@ -10,7 +10,7 @@ import uuid
 from dataclasses import fields, replace
 from typing import Any, Iterable
 
-from migrator.catalog import Catalog, catalog
+from migrator.inventory.catalog import Catalog, catalog
 from migrator.findings.model import Finding
 from migrator.findings.registry import all_rules, run_rules
 from migrator.inventory.model import (

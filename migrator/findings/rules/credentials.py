@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from migrator.catalog import Catalog
 from migrator.escape import sh
 from migrator.findings.model import Finding, Severity
 from migrator.findings.registry import rule
 from migrator.findings.rules._common import emit
+from migrator.inventory.catalog import Catalog
 from migrator.inventory.federation import (
     Need,
     demands,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 
-from migrator.catalog import Catalog
 from migrator.findings.model import Finding, Severity
 from migrator.findings.registry import rule
 from migrator.findings.rules._common import (
@@ -19,6 +18,7 @@ from migrator.findings.rules._common import (
     captured,
     emit,
 )
+from migrator.inventory.catalog import Catalog
 from migrator.inventory.resolve import ClusterResolution
 
 Entry = tuple[str, str, str]  # (namespace, service account, AzureIdentity name)

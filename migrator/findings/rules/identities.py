@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from migrator.catalog import Catalog
 from migrator.escape import sh
 from migrator.findings.model import Finding, Severity
 from migrator.findings.registry import rule
 from migrator.findings.rules._common import BINDING_KINDS, captured, emit
 from migrator.inventory.build import parse_identity_id
+from migrator.inventory.catalog import Catalog
 from migrator.inventory.federation import subject
 from migrator.inventory.model import (
     AzureIdentity,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from migrator.catalog import Catalog
 from migrator.findings.model import Finding, Severity
 from migrator.findings.registry import rule
 from migrator.findings.rules._common import emit, patch_json
+from migrator.inventory.catalog import Catalog
 from migrator.inventory.resolve import ClusterResolution
 
 CSI_WI_DOC = ("https://azure.github.io/secrets-store-csi-driver-provider-azure/docs/configurations/"

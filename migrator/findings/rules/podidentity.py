@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from migrator.catalog import Catalog
 from migrator.escape import sh
 from migrator.findings.model import Finding, Severity
 from migrator.findings.registry import rule
@@ -15,6 +14,7 @@ from migrator.findings.rules._common import (
     emit,
     version_text,
 )
+from migrator.inventory.catalog import Catalog
 from migrator.inventory.interception import interception
 from migrator.inventory.model import (
     AzureIdentity,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
-from migrator.catalog import Catalog
 from migrator.escape import dns_name, sh
 from migrator.findings.model import Finding, Severity
 from migrator.findings.registry import rule
@@ -16,6 +15,7 @@ from migrator.findings.rules._common import (
     emit,
     identity_key,
 )
+from migrator.inventory.catalog import Catalog
 from migrator.inventory.model import AzureIdentity, ObjectRef
 
 WI_FAQ = "https://azure.github.io/azure-workload-identity/docs/faq.html"
