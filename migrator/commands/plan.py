@@ -75,8 +75,11 @@ def summary(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_plan(fleet_path: Path, *, out: Path | None, check: bool, **kwargs: object) -> ExitCode:
-    plan, partial = plan_for_fleet(fleet_path, **kwargs)  # type: ignore[arg-type]
+def run_plan(fleet_path: Path, *, out: Path | None, check: bool, strategy: str = "reuse", sa_conflicts: str = "split",
+             proxy_sidecar: tuple[str, ...] = (), acknowledge: bool = False,
+             live: LiveSettings | None = None) -> ExitCode:
+    plan, partial = plan_for_fleet(fleet_path, strategy=strategy, sa_conflicts=sa_conflicts,
+                                   proxy_sidecar=proxy_sidecar, acknowledge=acknowledge, live=live)
     text = encode(plan)
     if out is not None:
         atomic_write_text(out, text)
