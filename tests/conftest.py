@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-FIXTURES = SHARED / "fixtures"
+FIXTURES = REPO / "tests/data/upstream"  # upstream and synthetic API documents; provenance in its SOURCES.md
 EXAMPLES = REPO / "examples"
 
 
