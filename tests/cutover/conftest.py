@@ -25,9 +25,9 @@ from migrator.plan.model import Plan, encode
 from migrator.sources.retry import RetryPolicy
 from tests.conftest import EXAMPLES
 from tests.cutover.lab import write_lab_fleet
-from tests.servers import KubeServer
-from tests.servers.arm_server import ArmServer
-from tests.servers.credentials import STATIC_TOKEN
+from testkit import KubeServer
+from testkit.arm_server import ArmServer
+from testkit.credentials import STATIC_TOKEN
 
 SHARED_NS = "shared"
 WEU = "aks-prod-weu"

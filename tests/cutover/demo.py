@@ -30,9 +30,9 @@ from typing import Any, Callable, Iterator
 from migrator.clock import ManualClock
 from migrator.cutover.report import PlainReporter
 from tests.conftest import EXAMPLES
-from tests.servers import KubeServer
-from tests.servers.arm_server import ArmServer
-from tests.servers.credentials import STATIC_TOKEN
+from testkit import KubeServer
+from testkit.arm_server import ArmServer
+from testkit.credentials import STATIC_TOKEN
 
 SHARED = "shared"
 WEU = "aks-prod-weu"

@@ -13,7 +13,7 @@ from migrator.commands.discover import DiscoverSettings, run_discover
 from migrator.errors import ExitCode
 from migrator.sources.discover import Scope
 from tests.conftest import EXAMPLES
-from tests.servers.arm_server import ArmServer
+from testkit.arm_server import ArmServer
 
 SUB1 = "00000000-0000-0000-0000-000000000001"
 SUB2 = "00000000-0000-0000-0000-000000000002"

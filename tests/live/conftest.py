@@ -12,9 +12,9 @@ import pytest
 from migrator.clock import ManualClock
 from migrator.commands.sources import LiveSettings
 from tests.conftest import EXAMPLES
-from tests.servers import KubeServer
-from tests.servers.arm_server import ArmServer
-from tests.servers.credentials import STATIC_TOKEN
+from testkit import KubeServer
+from testkit.arm_server import ArmServer
+from testkit.credentials import STATIC_TOKEN
 
 
 @dataclass

@@ -13,7 +13,7 @@ from migrator.errors import ExitCode
 from migrator.report.json import render
 from tests.conftest import EXAMPLES, REPO
 from tests.live.conftest import Served
-from tests.servers import error, forbidden, hang, throttle
+from testkit import error, forbidden, hang, throttle
 
 
 def _view(served: Served, fleet: Path, **settings: object) -> tuple[dict, bool]:

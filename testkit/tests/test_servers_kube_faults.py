@@ -11,9 +11,8 @@ import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from tests.servers import Fault, KubeServer, drop, error, forbidden, hang, latency, nth_write, throttle
-from tests.servers.fixtures import clock, kube  # noqa: F401
-from tests.servers.synth import bulk_pods, deployment
+from testkit import Fault, KubeServer, drop, error, forbidden, hang, latency, nth_write, throttle
+from testkit.synth import bulk_pods, deployment
 
 
 @pytest.fixture
@@ -150,7 +149,7 @@ def test_request_log_records_every_request(kube, cluster):
 
 def test_fault_matching_and_schedule():
     f = Fault(status=500, verb="list", after=1, times=2)
-    from tests.servers.faults import FaultSet, RequestRecord
+    from testkit.faults import FaultSet, RequestRecord
 
     fs = FaultSet()
     fs.add(f)
