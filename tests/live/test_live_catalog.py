@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from migrator.commands.catalog import build_report
 from migrator.commands.snapshot import run_snapshot
 from migrator.errors import ExitCode
@@ -76,11 +78,11 @@ def test_snapshot_refuses_an_existing_folder_and_writes_nothing_on_error(served:
     (target / "keep.txt").write_text("mine")
     from migrator.errors import InputError
 
-    try:
+    with pytest.raises(InputError) as refused:
         run_snapshot(served.live_fleet(), target, force=False, live=served.settings())
-    except InputError as exc:
-        assert "already exists" in exc.message
+    assert refused.value.exit_code == ExitCode.BAD_INPUT and "already exists" in refused.value.message
     assert [p.name for p in target.iterdir()] == ["keep.txt"]
+    assert served.kube.requests == []  # refused before reading anything
 
 
 def test_429_with_retry_after_is_honoured(served: Served) -> None:
