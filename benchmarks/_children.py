@@ -48,7 +48,7 @@ def _gc_timer() -> dict[str, float]:
 def ours(args: argparse.Namespace) -> dict[str, Any]:
     """``migrate catalog --fleet F -o json --out R`` with its defaults (the credential is the servers')."""
     import migrator.commands.catalog as cmd
-    from migrator.commands.sources import LiveSettings
+    from migrator.sources.access import LiveSettings
     from migrator.sources.live import LiveFleetReader
     from testkit import StaticCredential
 

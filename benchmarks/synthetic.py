@@ -733,7 +733,7 @@ def plan_catalog(triples: int, per_cluster: int = 100, clusters_per_group: int =
     AzureIdentityBinding to one of 50 identities per group of ``clusters_per_group`` clusters, so every
     identity ends at 20 federated credentials, Azure's limit (under ``reuse``).
     """
-    from migrator.catalog import catalog
+    from migrator.inventory.catalog import catalog
     from migrator.decode.arm import decode_managed_cluster
     from migrator.decode.documents import ClusterDocuments
     from migrator.decode.kube import decode_page

@@ -11,12 +11,18 @@ Exit codes (every command):
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from migrator.errors import ExitCode, MigratorError
+from migrator.errors import MigratorError
+
+if TYPE_CHECKING:
+    from migrator.sources.access import LiveSettings
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -27,7 +33,7 @@ Exit codes:
   4  internal error (please report it)"""
 
 
-def live_options(fn):  # type: ignore[no-untyped-def]
+def live_options(fn: F) -> F:
     """Options for reading clusters and Azure live (ignored for clusters with a snapshot)."""
     options = [
         click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False), default=None,
@@ -48,12 +54,14 @@ def live_options(fn):  # type: ignore[no-untyped-def]
     return fn
 
 
-def _live(kw: dict) -> "object":
-    from migrator.commands.sources import LiveSettings
+def _live(kw: dict[str, Any]) -> LiveSettings:
+    from migrator.commands.progress import reader_class
+    from migrator.sources.access import LiveSettings
 
     return LiveSettings(kubeconfig=kw.pop("kubeconfig"), concurrency=kw.pop("concurrency"),
                         cluster_deadline=kw.pop("cluster_deadline"), request_timeout=kw.pop("request_timeout"),
-                        arm_endpoint=kw.pop("arm_endpoint"), ca_bundle=kw.pop("ca_bundle"))
+                        arm_endpoint=kw.pop("arm_endpoint"), ca_bundle=kw.pop("ca_bundle"),
+                        reader_class=reader_class())
 
 
 def _fail(error: MigratorError) -> NoReturn:
@@ -94,7 +102,7 @@ def catalog(fleet_path: Path, output: str, out: Path | None, fail_on: str, ignor
 
     code = run_catalog(fleet_path, output=output, out=out, fail_on=fail_on,
                        ignore=frozenset(c.strip() for c in ignore.split(",") if c.strip()),
-                       live=_live(live))  # type: ignore[arg-type]
+                       live=_live(live))
     sys.exit(int(code))
 
 
@@ -144,7 +152,7 @@ def explain(code: str | None) -> None:
 def snapshot(fleet_path: Path, to: Path, force: bool, **live: object) -> None:
     from migrator.commands.snapshot import run_snapshot
 
-    code = run_snapshot(fleet_path, to, force=force, live=_live(live))  # type: ignore[arg-type]
+    code = run_snapshot(fleet_path, to, force=force, live=_live(live))
     sys.exit(int(code))
 
 
@@ -157,12 +165,13 @@ def snapshot(fleet_path: Path, to: Path, force: bool, **live: object) -> None:
               help="Plan this fleet file first, with the plan command's defaults (instead of --plan).")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="The output folder (created if missing).")
-def render(plan_path: Path | None, fleet_path: Path | None, out: Path) -> None:
+@live_options
+def render(plan_path: Path | None, fleet_path: Path | None, out: Path, **live: object) -> None:
     from migrator.commands.render import run_render
 
     if (plan_path is None) == (fleet_path is None):
         raise click.UsageError("give exactly one of --plan and --fleet")
-    code = run_render(plan_path=plan_path, fleet_path=fleet_path, out=out)
+    code = run_render(plan_path=plan_path, fleet_path=fleet_path, out=out, live=_live(live))
     sys.exit(int(code))
 
 
@@ -192,7 +201,7 @@ def discover(subscriptions: tuple[str, ...], management_group: str | None, tenan
              where: str | None, only_pod_identity: bool, force: bool, merge: bool, cloud: str,
              arm_endpoint: str | None, ca_bundle: str | None) -> None:
     from migrator.commands.discover import DiscoverSettings, run_discover
-    from migrator.sources.discover import Scope
+    from migrator.fleet.discovery import Scope
 
     if sum((bool(subscriptions), management_group is not None, tenant)) != 1:
         raise click.UsageError("give one scope: --subscription (repeatable), --management-group or --tenant")
@@ -216,7 +225,7 @@ Exit codes:
   130  interrupted (Ctrl-C): stopped between steps, lease released"""
 
 
-def cluster_access_options(fn):  # type: ignore[no-untyped-def]
+def cluster_access_options(fn: F) -> F:
     """How the cutover commands reach the clusters and Azure."""
     options = [
         click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False), default=None,
@@ -237,7 +246,7 @@ def cluster_access_options(fn):  # type: ignore[no-untyped-def]
     return fn
 
 
-def change_options(fn):  # type: ignore[no-untyped-def]
+def change_options(fn: F) -> F:
     """Options of the commands that change a cluster."""
     options = [
         click.option("--dry-run", is_flag=True,
@@ -259,7 +268,7 @@ def change_options(fn):  # type: ignore[no-untyped-def]
     return fn
 
 
-def _access(kw: dict) -> "object":
+def _access(kw: dict) -> object:
     """Access settings from the options; a caller may inject a credential, clock or operator via ``obj``."""
     from migrator.cutover.connect import Access
 
@@ -273,7 +282,7 @@ def _access(kw: dict) -> "object":
     return access
 
 
-def _options(kw: dict, **extra: object) -> "object":
+def _options(kw: dict, **extra: object) -> object:
     from migrator.cutover.context import Options
 
     return Options(dry_run=kw.pop("dry_run", False), yes=kw.pop("yes", False),
@@ -418,7 +427,7 @@ def run() -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence
+    except Exception as exc:
         click.echo(f"internal error: {type(exc).__name__}: {exc}\n"
                    "  this is a bug in wi-migrator: please report it with the command you ran", err=True)
         sys.exit(4)

@@ -42,7 +42,7 @@ class SystemClock:
         return time.monotonic()
 
     def now(self) -> _dt.datetime:
-        return _dt.datetime.now(_dt.timezone.utc)
+        return _dt.datetime.now(_dt.UTC)
 
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
@@ -66,7 +66,7 @@ class ManualClock:
     def __init__(self, start: _dt.datetime | None = None) -> None:
         self._lock = threading.Lock()
         self._t = 0.0
-        self._start = start or _dt.datetime(2026, 1, 1, tzinfo=_dt.timezone.utc)
+        self._start = start or _dt.datetime(2026, 1, 1, tzinfo=_dt.UTC)
         self.sleeps: list[float] = []
         self._deadlines: dict[object, tuple[float, Callable[[], None]]] = {}
 

@@ -10,7 +10,7 @@
     │                              cluster so the rest of the fleet completes
     └── OutputError        (2)     an output file could not be written (nothing partial is left)
 
-Exit codes (also in ``migrate --help`` and docs/cli.md):
+Exit codes (also in ``migrate --help`` and docs/cli.md, generated from the command line):
 
 * 0 — complete, no finding at or above ``--fail-on``
 * 1 — complete, findings at or above ``--fail-on`` (a result, not a failure of the tool)

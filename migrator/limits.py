@@ -10,9 +10,6 @@ import re
 #: managed identity"); also the AKS workload identity overview, Limitations.
 MAX_FEDERATED_CREDENTIALS_PER_IDENTITY = 20
 
-#: The only audience a federated credential for AKS service-account tokens may carry.
-FEDERATION_AUDIENCE = "api://AzureADTokenExchange"
-
 #: Federated credential names: 3-120 characters of letters, digits, '-' and '_', starting with a letter
 #: or digit; immutable once created (same source, "federated credential configuration considerations").
 FIC_NAME_MIN = 3

@@ -5,32 +5,24 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from migrator.catalog import catalog, read_inventory
-from migrator.commands.sources import LiveSettings, live_access
-from migrator.errors import ExitCode, InputError
-from migrator.findings.ignore import apply_ignores
+from migrator.errors import ExitCode
 from migrator.findings.model import Severity
-from migrator.findings.registry import all_rules, run_rules
-from migrator.fleet import load_fleet
+from migrator.pipeline import FleetRun, read_fleet
 from migrator.report import OutputFormat
 from migrator.report.view import CatalogReport
+from migrator.sources.access import LiveSettings
 from migrator.write import atomic_write_bytes, atomic_write_text
 
 
 def build_report(fleet_path: Path, ignore: frozenset[str] = frozenset(),
                  live: LiveSettings | None = None) -> tuple[CatalogReport, bool]:
     """The catalog report of a fleet file, and whether some clusters could not be read."""
-    fleet = load_fleet(fleet_path)
-    unknown = sorted(ignore - set(all_rules()))
-    if unknown:
-        raise InputError(f"unknown finding code(s) for --ignore: {', '.join(unknown)}",
-                         hint="run 'migrate explain' to list the codes")
-    reader, azure_factory = live_access(fleet, live or LiveSettings())
-    inventory = read_inventory(fleet, live=reader, live_azure=azure_factory)
-    cat = catalog(inventory)
-    findings = run_rules(cat)
-    kept, ignored = apply_ignores(findings, ignore, fleet.ignore)
-    return CatalogReport(cat, kept, ignored), bool(inventory.failures)
+    run = read_fleet(fleet_path, live=live, ignore=ignore)
+    return report_of(run), run.partial
+
+
+def report_of(run: FleetRun) -> CatalogReport:
+    return CatalogReport(run.catalog, run.findings, run.ignored)
 
 
 def exit_code(report: CatalogReport, partial: bool, fail_on: str) -> ExitCode:

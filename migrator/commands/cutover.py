@@ -13,7 +13,12 @@ from migrator.cutover.executor import execute, make_run, new_journal
 from migrator.cutover.journal import Journal, default_journal_path
 from migrator.cutover.report import Reporter, make_reporter
 from migrator.cutover.state import namespace_status
-from migrator.cutover.target import cluster_plan, load_plan, namespace_target, planned_namespaces
+from migrator.cutover.target import (
+    cluster_plan,
+    load_plan,
+    namespace_target,
+    planned_namespaces,
+)
 from migrator.errors import ExitCode, SourceError
 
 

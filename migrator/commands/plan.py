@@ -6,33 +6,42 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from migrator.catalog import catalog, read_inventory
-from migrator.commands.sources import LiveSettings, live_access
 from migrator.errors import ExitCode, InputError
-from migrator.fleet import load_fleet
+from migrator.pipeline import FleetRun, read_fleet
 from migrator.plan.build import PlanOptions, build_plan
 from migrator.plan.model import Plan, encode
+from migrator.sources.access import LiveSettings
 from migrator.write import atomic_write_text
 
 
 def plan_for_fleet(fleet_path: Path, *, strategy: str = "reuse", sa_conflicts: str = "split",
                    proxy_sidecar: tuple[str, ...] = (), acknowledge: bool = False,
                    live: LiveSettings | None = None) -> tuple[Plan, bool]:
+    check_strategy(strategy, acknowledge)
+    run = read_fleet(fleet_path, live=live)
+    return plan_of(run, strategy=strategy, sa_conflicts=sa_conflicts, proxy_sidecar=proxy_sidecar), run.partial
+
+
+def check_strategy(strategy: str, acknowledge: bool) -> None:
+    """Refused before anything is read: per-workload needs the data-plane grants acknowledged."""
     if strategy == "per-workload" and not acknowledge:
         raise InputError(
             "--strategy per-workload creates new identities, and only their ARM role assignments can be copied",
             hint="grants outside ARM (Key Vault access policies, database users, ...) must be redone by hand; "
                  "pass --acknowledge-data-plane-grants once you have checked them",
         )
-    fleet = load_fleet(fleet_path)
-    reader, azure_factory = live_access(fleet, live or LiveSettings())
-    inventory = read_inventory(fleet, live=reader, live_azure=azure_factory)
+
+
+def plan_of(run: FleetRun, *, strategy: str = "reuse", sa_conflicts: str = "split",
+            proxy_sidecar: tuple[str, ...] = ()) -> Plan:
+    """The plan for one read of the fleet (the fleet file's own settings, then the command's)."""
+    fleet = run.fleet
     options = PlanOptions(
         strategy=strategy, service_account_conflicts=sa_conflicts,
         proxy_sidecar=frozenset((*fleet.proxy_sidecar, *proxy_sidecar)),
         terraform_issuers={c.name: c.terraform_issuer for c in fleet.clusters if c.terraform_issuer},
     )
-    return build_plan(catalog(inventory), options), bool(inventory.failures)
+    return build_plan(run.catalog, options)
 
 
 def summary(plan: Plan) -> str:
@@ -61,8 +70,8 @@ def summary(plan: Plan) -> str:
         lines.append(f"  BLOCKED {where}: {b.reason}" + (f" — {b.proposal}" if b.proposal else ""))
     for r in plan.risks:
         lines.append(f"  risk {r.code} {r.cluster}/{r.namespace}/{r.object}: {r.message}")
-    for n in plan.notes:
-        lines.append(f"  note: {n}")
+    for note in plan.notes:
+        lines.append(f"  note: {note}")
     return "\n".join(lines) + "\n"
 
 

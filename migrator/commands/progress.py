@@ -7,10 +7,18 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from migrator.fleet import ClusterSpec
 from migrator.kinds import KINDS
@@ -59,3 +67,8 @@ class ProgressFleetReader(LiveFleetReader):
                     yield read
             finally:
                 self._progress = None
+
+
+def reader_class() -> type[LiveFleetReader]:
+    """The live reader a command uses: with a progress display at a terminal outside CI, else the plain one."""
+    return ProgressFleetReader if wanted() else LiveFleetReader

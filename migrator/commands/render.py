@@ -11,13 +11,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from migrator.catalog import Catalog
 from migrator.errors import ExitCode, InputError, Location
 from migrator.findings.model import Finding
+from migrator.inventory.catalog import Catalog
 from migrator.inventory.model import label
+from migrator.inventory.pod_identity_exceptions import FLUX_NAME_LABEL
 from migrator.plan.model import Plan, decode
 from migrator.render import ExceptionNeed, render_plan
 from migrator.render.tree import check_out, write_tree
+from migrator.sources.access import LiveSettings
 
 FLUX_CODE = "FLUX_WITHOUT_EXCEPTION"
 
@@ -37,8 +39,6 @@ def read_plan(path: Path) -> Plan:
 
 def exception_needs(catalog: Catalog, findings: tuple[Finding, ...]) -> tuple[ExceptionNeed, ...]:
     """The exceptions the FLUX_WITHOUT_EXCEPTION findings ask for: one per (namespace, label pair)."""
-    from migrator.findings.rules.exceptions import FLUX_NAME_LABEL
-
     clusters = {c.name: c for c in catalog.inventory.clusters}
     needs: set[ExceptionNeed] = set()
     for f in findings:
@@ -54,21 +54,24 @@ def exception_needs(catalog: Catalog, findings: tuple[Finding, ...]) -> tuple[Ex
     return tuple(sorted(needs, key=lambda e: (e.cluster, e.namespace, e.key, e.value)))
 
 
-def inputs_for_fleet(fleet_path: Path) -> tuple[Plan, tuple[ExceptionNeed, ...], bool]:
-    from migrator.commands.catalog import build_report
-    from migrator.commands.plan import plan_for_fleet
+def inputs_for_fleet(fleet_path: Path, live: LiveSettings | None = None
+                     ) -> tuple[Plan, tuple[ExceptionNeed, ...], bool]:
+    """Plan and findings from one read of the fleet (a live fleet is read once, so the two agree)."""
+    from migrator.commands.plan import plan_of
+    from migrator.pipeline import read_fleet
 
-    plan, partial = plan_for_fleet(fleet_path)
-    report, _ = build_report(fleet_path)
-    return plan, exception_needs(report.catalog, report.findings), partial
+    run = read_fleet(fleet_path, live=live)
+    return plan_of(run), exception_needs(run.catalog, run.findings), run.partial
 
 
-def run_render(*, plan_path: Path | None, fleet_path: Path | None, out: Path) -> ExitCode:
+def run_render(*, plan_path: Path | None, fleet_path: Path | None, out: Path,
+               live: LiveSettings | None = None) -> ExitCode:
     check_out(out)
+    needs: tuple[ExceptionNeed, ...] = ()
     if plan_path is not None:
-        plan, needs, partial = read_plan(plan_path), (), False
+        plan, partial = read_plan(plan_path), False
     elif fleet_path is not None:
-        plan, needs, partial = inputs_for_fleet(fleet_path)
+        plan, needs, partial = inputs_for_fleet(fleet_path, live)
     else:  # the CLI requires one of them
         raise InputError("give --plan or --fleet")
     files = render_plan(plan, needs)

@@ -17,11 +17,11 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from migrator.catalog import read_inventory
-from migrator.commands.sources import LiveSettings, live_access
 from migrator.errors import ExitCode, InputError, Location, OutputError
 from migrator.fleet import load_fleet
 from migrator.kinds import KINDS
+from migrator.pipeline import read_inventory
+from migrator.sources.access import LiveSettings, live_access
 from migrator.sources.redact import redact
 
 

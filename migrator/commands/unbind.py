@@ -11,7 +11,11 @@ from migrator.cutover.executor import execute, make_run, new_journal
 from migrator.cutover.journal import default_journal_path
 from migrator.cutover.report import Reporter, make_reporter
 from migrator.cutover.target import cluster_target, load_plan, namespace_target
-from migrator.cutover.unbind import CLUSTER_LEASE, CLUSTER_LEASE_NAMESPACE, unbind_operation
+from migrator.cutover.unbind import (
+    CLUSTER_LEASE,
+    CLUSTER_LEASE_NAMESPACE,
+    unbind_operation,
+)
 from migrator.errors import ExitCode
 
 

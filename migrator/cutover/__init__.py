@@ -29,11 +29,34 @@ from migrator.cutover.errors import (
     StepRefused,
 )
 from migrator.cutover.executor import Operation, Outcome, execute, make_run
-from migrator.cutover.target import NamespaceTarget, WorkloadTarget, load_plan, namespace_target
+from migrator.cutover.target import (
+    NamespaceTarget,
+    WorkloadTarget,
+    load_plan,
+    namespace_target,
+)
 
 __all__ = [
-    "Access", "Connections", "Interrupts", "Options", "Run", "Step", "Operation", "Outcome", "execute", "make_run",
-    "NamespaceTarget", "WorkloadTarget", "load_plan", "namespace_target",
-    "StepError", "StepRefused", "StepFailed", "LeaseHeld", "LeaseLost", "ConfirmationRefused", "Interrupted",
+    "Access",
     "ClusterUnreachable",
+    "ConfirmationRefused",
+    "Connections",
+    "Interrupted",
+    "Interrupts",
+    "LeaseHeld",
+    "LeaseLost",
+    "NamespaceTarget",
+    "Operation",
+    "Options",
+    "Outcome",
+    "Run",
+    "Step",
+    "StepError",
+    "StepFailed",
+    "StepRefused",
+    "WorkloadTarget",
+    "execute",
+    "load_plan",
+    "make_run",
+    "namespace_target",
 ]

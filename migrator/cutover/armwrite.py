@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import json
 import random
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from migrator.clock import Clock
 from migrator.cutover.errors import StepFailed
+from migrator.errors import SourceError
 from migrator.plan.model import ClusterPlan
 from migrator.sources.arm import API_CONTAINERSERVICE, error_message
 from migrator.sources.retry import RETRYABLE_STATUS, RetryPolicy, parse_retry_after
-from migrator.errors import SourceError
 
 
 class ManagedClusterWriter:

@@ -69,7 +69,7 @@ class Access:
             return self.operator
         try:
             user = getpass.getuser()
-        except Exception:  # noqa: BLE001 - no passwd entry in some containers
+        except Exception:
             user = os.environ.get("USER", "unknown")
         return f"{user}@{socket.gethostname()}"
 
@@ -178,12 +178,12 @@ class Connections:
 
 def utc_text(moment: _dt.datetime) -> str:
     """RFC 3339 UTC with seconds (timestamps in records and journal lines)."""
-    return moment.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def micro_time(moment: _dt.datetime) -> str:
     """``metav1.MicroTime`` (Lease acquireTime/renewTime)."""
-    return moment.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_time(text: str | None) -> _dt.datetime | None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from migrator.clock import Clock
 from migrator.cutover.connect import Access, Connections
@@ -32,10 +33,10 @@ class Step(Protocol):
     title: str
     mutates: bool
 
-    def done(self, run: "Run") -> bool: ...
-    def check(self, run: "Run") -> None: ...
-    def act(self, run: "Run") -> None: ...
-    def verify(self, run: "Run") -> str: ...
+    def done(self, run: Run) -> bool: ...
+    def check(self, run: Run) -> None: ...
+    def act(self, run: Run) -> None: ...
+    def verify(self, run: Run) -> str: ...
 
 
 class StepBase:
@@ -45,10 +46,10 @@ class StepBase:
     title = ""
     mutates = False
 
-    def done(self, run: "Run") -> bool:
+    def done(self, run: Run) -> bool:
         return False
 
-    def check(self, run: "Run") -> None:
+    def check(self, run: Run) -> None:
         return None
 
 
@@ -72,7 +73,7 @@ class Interrupts:
         self._previous: Any = None
         self._installed = False
 
-    def __enter__(self) -> "Interrupts":
+    def __enter__(self) -> Interrupts:
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.getsignal(signal.SIGINT)
             signal.signal(signal.SIGINT, self._handle)

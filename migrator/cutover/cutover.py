@@ -9,7 +9,7 @@ from migrator.cutover.connect import utc_text
 from migrator.cutover.context import Run
 from migrator.cutover.executor import Operation
 from migrator.cutover.steps import CUTOVER_STEPS, complete_label_progress
-from migrator.cutover.target import BINDING_LABEL, WI_LABEL
+from migrator.vocabulary import BINDING_LABEL, WI_USE_LABEL
 
 
 def command_line(run: Run, verb: str = "cutover") -> str:
@@ -30,7 +30,7 @@ def _confirm_lines(run: Run, pending: list[Any]) -> list[str]:
         for w in t.by_mode("in-place"):
             restart = " (rolling restart)" if w.rolled else " (its next run)"
             sa = f", serviceAccountName {w.patch.service_account}" if w.patch.previous_service_account else ""
-            lines.append(f"label {w.ref} {WI_LABEL}=true{sa}{restart}")
+            lines.append(f"label {w.ref} {WI_USE_LABEL}=true{sa}{restart}")
     if "unbind-label" in keys:
         for w in t.by_mode("in-place"):
             if w.patch.binding_selector:

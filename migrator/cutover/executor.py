@@ -9,8 +9,9 @@ crash leaves it to expire). Used by cutover, rollback and unbind alike.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from migrator.cutover.connect import Access, Connections, new_run_id
 from migrator.cutover.context import Interrupts, Options, Run, Step

@@ -18,8 +18,9 @@ import base64
 import json
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from migrator.clock import Clock
 from migrator.sources.retry import RETRYABLE_STATUS, RetryPolicy, parse_retry_after

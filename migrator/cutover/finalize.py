@@ -29,7 +29,7 @@ from migrator.cutover.errors import StepFailed, StepRefused
 from migrator.cutover.executor import Operation
 from migrator.cutover.kube import MERGE, KubeApiError
 from migrator.cutover.record import Record
-from migrator.render.escape import hcl, hcl_ident, is_hcl_reference
+from migrator.escape import hcl, hcl_ident, is_hcl_reference
 
 AKS_ADDON_IDENTITY = re.compile(r"^(azurekeyvaultsecretsprovider|omsagent|ingressapplicationgateway|azurepolicy|"
                                 r"aciconnectorlinux|webapprouting|keda|azuremonitor)", re.I)
@@ -58,10 +58,9 @@ class FinalizePreflight(StepBase):
     mutates = False
 
     def check(self, run: Run) -> None:
-        from migrator.inventory.resolve import resolve
-
         from migrator.cutover.steps import refuse_if_leased
         from migrator.cutover.unbind import plan_bindings
+        from migrator.inventory.resolve import resolve
 
         refuse_if_leased(run)
         inv = _inv(run, fresh=True)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote
 
 import urllib3
@@ -96,7 +97,7 @@ class KubeApi:
     def close(self) -> None:
         try:
             self.api.close()
-        except Exception:  # noqa: BLE001 - closing a pool must not mask the real outcome
+        except Exception:
             pass
 
     # ------------------------------------------------------------------ transport

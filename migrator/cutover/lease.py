@@ -14,8 +14,9 @@ A crashed run leaves its lease behind: the next run takes it over once it expire
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from migrator.clock import Clock
 from migrator.cutover.connect import micro_time, parse_time

@@ -11,7 +11,12 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from migrator.cutover.target import AUDIENCE, BINDING_LABEL, SKIP_CONTAINERS_ANNOTATION, WI_LABEL
+from migrator.vocabulary import (
+    BINDING_LABEL,
+    SKIP_CONTAINERS_ANNOTATION,
+    TOKEN_EXCHANGE_AUDIENCE,
+    WI_USE_LABEL,
+)
 
 TOKEN_FILE_ENV = "AZURE_FEDERATED_TOKEN_FILE"
 
@@ -82,7 +87,7 @@ class TemplateChange:
         tmpl = template(obj, kind)
         labels: dict[str, Any] = {}
         if self.add_wi_label:
-            labels[WI_LABEL] = "true"
+            labels[WI_USE_LABEL] = "true"
         if self.remove_binding_label:
             labels[BINDING_LABEL] = None
         body: dict[str, Any] = {}
@@ -104,7 +109,7 @@ class TemplateChange:
     def holds(self, obj: dict[str, Any], kind: str) -> bool:
         """The change is in the live template."""
         labels = template_labels(obj, kind)
-        if self.add_wi_label and labels.get(WI_LABEL) != "true":
+        if self.add_wi_label and labels.get(WI_USE_LABEL) != "true":
             return False
         if self.remove_binding_label and BINDING_LABEL in labels:
             return False
@@ -128,7 +133,7 @@ def before_state(obj: dict[str, Any], kind: str) -> dict[str, Any]:
     for c in spec.get("containers") or []:
         present, value = env_value(c, "AZURE_CLIENT_ID")
         env[c.get("name", "")] = value if present else None
-    return {"kind": kind, "labels": {BINDING_LABEL: labels.get(BINDING_LABEL), WI_LABEL: labels.get(WI_LABEL)},
+    return {"kind": kind, "labels": {BINDING_LABEL: labels.get(BINDING_LABEL), WI_USE_LABEL: labels.get(WI_USE_LABEL)},
             "serviceAccountName": spec.get("serviceAccountName"), "clientIdEnv": env,
             "resourceVersion": meta(obj).get("resourceVersion")}
 
@@ -285,10 +290,10 @@ def injection_problems(pod: dict[str, Any], *, expected_client_ids: set[str] | N
     pm = meta(pod)
     volumes = {v.get("name"): v for v in spec.get("volumes") or []}
     token_volumes = {name for name, v in volumes.items()
-                     if any((s.get("serviceAccountToken") or {}).get("audience") == AUDIENCE
+                     if any((s.get("serviceAccountToken") or {}).get("audience") == TOKEN_EXCHANGE_AUDIENCE
                             for s in ((v.get("projected") or {}).get("sources") or []))}
     if not token_volumes:
-        problems.append(f"no projected service-account token volume with audience {AUDIENCE}")
+        problems.append(f"no projected service-account token volume with audience {TOKEN_EXCHANGE_AUDIENCE}")
     skip = skipped_containers(pm)
     judged = 0
     for c in containers(spec):
@@ -330,7 +335,7 @@ def dry_run_pod(obj: dict[str, Any], kind: str, *, service_account: str, client_
     tmpl = copy.deepcopy(template(obj, kind))
     m = tmpl.get("metadata") or {}
     labels = dict(m.get("labels") or {})
-    labels[WI_LABEL] = "true"
+    labels[WI_USE_LABEL] = "true"
     spec = tmpl.get("spec") or {}
     spec["serviceAccountName"] = service_account
     spec.pop("serviceAccount", None)

@@ -93,6 +93,6 @@ class Record:
         present = [k for k in keys if k in self.load()]
         if not present:
             return
-        self._write({k: None for k in present})
+        self._write(dict.fromkeys(present))
         for k in present:
             self.load().pop(k, None)

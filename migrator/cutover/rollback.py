@@ -38,7 +38,8 @@ from migrator.cutover.objects import (
     workload_pods,
 )
 from migrator.cutover.steps import nmi_log_lines, patch_live, refuse_if_leased
-from migrator.cutover.target import BINDING_LABEL, ROLLED, TEMPLATED, WI_LABEL
+from migrator.cutover.target import ROLLED, TEMPLATED
+from migrator.vocabulary import BINDING_LABEL, WI_USE_LABEL
 
 
 def _workload_entries(run: Run) -> list[tuple[str, str, dict[str, Any]]]:
@@ -353,12 +354,12 @@ def _wait_nmi_serving(run: Run, since: str) -> None:
 
 class RemoveWorkloadIdentity(_RestoreTemplates):
     key = "remove-workload-identity"
-    title = f"remove {WI_LABEL} (and the planned service account, AZURE_CLIENT_ID) and roll out"
+    title = f"remove {WI_USE_LABEL} (and the planned service account, AZURE_CLIENT_ID) and roll out"
     labels_only = None
 
     def _pods_ok(self, pod: dict[str, Any], before: dict[str, Any]) -> str | None:
         labels = meta(pod).get("labels") or {}
-        if (before.get("labels") or {}).get(WI_LABEL) is None and (WI_LABEL in labels or has_injection(pod)):
+        if (before.get("labels") or {}).get(WI_USE_LABEL) is None and (WI_USE_LABEL in labels or has_injection(pod)):
             return "still runs with workload identity"
         return None
 

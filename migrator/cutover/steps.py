@@ -41,15 +41,15 @@ from migrator.cutover.objects import (
     template_service_account,
     workload_pods,
 )
-from migrator.cutover.target import (
-    AUDIENCE,
+from migrator.cutover.target import WorkloadTarget
+from migrator.plan.model import Credential
+from migrator.vocabulary import (
     BINDING_LABEL,
     CLIENT_ID_ANNOTATION,
     TENANT_ID_ANNOTATION,
-    WI_LABEL,
-    WorkloadTarget,
+    TOKEN_EXCHANGE_AUDIENCE,
+    WI_USE_LABEL,
 )
-from migrator.plan.model import Credential
 
 
 def _short(client_id: str | None) -> str:
@@ -105,7 +105,7 @@ def _plan_problems(run: Run) -> list[str]:
     problems += [f"{w.ref}: {w.reason}" for w in refused]
     if refused:
         flags = " ".join(f"--changed-at-source {w.ref}" for w in refused)
-        problems.append(f"once they are changed there (label {WI_LABEL}: \"true\", the service account, and no "
+        problems.append(f"once they are changed there (label {WI_USE_LABEL}: \"true\", the service account, and no "
                         f"{BINDING_LABEL} label), run again with: {flags}")
     return problems
 
@@ -228,7 +228,7 @@ def _check_credentials(run: Run, issuer: str) -> list[str]:
             try:
                 body = run.conn.arm.request(sub, "GET", f"{rid}/federatedIdentityCredentials", "2024-11-30",
                                             allow_404=True)
-            except Exception as exc:  # noqa: BLE001 - SourceError and SDK errors alike: report, don't crash
+            except Exception as exc:
                 problems.append(f"cannot read the federated credentials of {c.identity.name}: "
                                 f"{getattr(exc, 'message', exc)}")
                 cache[rid.lower()] = []
@@ -245,9 +245,9 @@ def _check_credentials(run: Run, issuer: str) -> list[str]:
         ok = [f for f in same_subject if (f.get("properties") or {}).get("issuer") == issuer]
         if ok:
             auds = (ok[0].get("properties") or {}).get("audiences") or []
-            if AUDIENCE not in auds:
+            if TOKEN_EXCHANGE_AUDIENCE not in auds:
                 problems.append(f"credential {ok[0].get('name')} on {c.identity.name} has audiences {auds}, not "
-                                f"{AUDIENCE}")
+                                f"{TOKEN_EXCHANGE_AUDIENCE}")
             else:
                 run.reporter.info(f"credential {ok[0].get('name')} on {c.identity.name}: issuer and subject match")
         elif same_subject:
@@ -350,7 +350,7 @@ def prove(run: Run, cred: Credential) -> None:
     def assertion() -> str:
         if "token" not in cache or run.clock.monotonic() - cache["at"] > 300:
             try:
-                cache["token"] = run.kube.token_request(run.namespace, sa_name, AUDIENCE)
+                cache["token"] = run.kube.token_request(run.namespace, sa_name, TOKEN_EXCHANGE_AUDIENCE)
             except KubeApiError as exc:
                 raise StepRefused(f"TokenRequest for ServiceAccount/{sa_name} failed: {exc.api_message}") from None
             cache["at"] = run.clock.monotonic()
@@ -554,8 +554,8 @@ _UNBIND = TemplateChange(remove_binding_label=True)
 def _label_lines(obj: dict[str, Any], kind: str, change: TemplateChange) -> list[str]:
     lines = []
     labels = template_labels(obj, kind)
-    if change.add_wi_label and labels.get(WI_LABEL) != "true":
-        lines.append(f'+ pod label {WI_LABEL}: "true"')
+    if change.add_wi_label and labels.get(WI_USE_LABEL) != "true":
+        lines.append(f'+ pod label {WI_USE_LABEL}: "true"')
     if change.remove_binding_label and BINDING_LABEL in labels:
         lines.append(f"- pod label {BINDING_LABEL}: {labels[BINDING_LABEL]}")
     if change.service_account and template_service_account(obj, kind) != change.service_account:
@@ -689,14 +689,14 @@ class _TemplateStep(StepBase):
 
 class Label(_TemplateStep):
     key = "label"
-    title = f"label the pod templates {WI_LABEL}=true and roll out"
+    title = f"label the pod templates {WI_USE_LABEL}=true and roll out"
 
     def change(self, w: WorkloadTarget) -> TemplateChange:
         return _wi_change(w)
 
     def pods_ok(self, pod: dict[str, Any]) -> str | None:
-        if (meta(pod).get("labels") or {}).get(WI_LABEL) != "true":
-            return f"lacks the label {WI_LABEL}"
+        if (meta(pod).get("labels") or {}).get(WI_USE_LABEL) != "true":
+            return f"lacks the label {WI_USE_LABEL}"
         if not has_injection(pod):
             return "was not injected by the webhook"
         return None

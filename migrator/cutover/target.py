@@ -11,18 +11,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from migrator.errors import InputError, Location
-from migrator.plan.model import Blocked, ClusterPlan, Credential, Plan, ServiceAccountPlan, WorkloadPatch, decode
+from migrator.plan.model import (
+    Blocked,
+    ClusterPlan,
+    Credential,
+    Plan,
+    ServiceAccountPlan,
+    WorkloadPatch,
+    decode,
+)
 
 #: workload kinds whose pod template the cutover patches in place (and whose rollout it waits for)
 ROLLED = ("Deployment", "StatefulSet", "DaemonSet")
 TEMPLATED = (*ROLLED, "CronJob")
 
-WI_LABEL = "azure.workload.identity/use"
-BINDING_LABEL = "aadpodidbinding"
-CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
-TENANT_ID_ANNOTATION = "azure.workload.identity/tenant-id"
-SKIP_CONTAINERS_ANNOTATION = "azure.workload.identity/skip-containers"
-AUDIENCE = "api://AzureADTokenExchange"
 
 
 @dataclass(frozen=True, slots=True)

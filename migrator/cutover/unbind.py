@@ -113,9 +113,8 @@ class UnbindPreflight(StepBase):
 
     def check(self, run: Run) -> None:
         from migrator.cutover.state import namespace_status
-        from migrator.cutover.target import namespace_target
-
         from migrator.cutover.steps import refuse_if_leased
+        from migrator.cutover.target import namespace_target
 
         refuse_if_leased(run)
         ns = run.cache.get("scope_namespace")

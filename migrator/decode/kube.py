@@ -37,7 +37,7 @@ ITEM_TYPES: dict[str, type] = {
 assert set(ITEM_TYPES) == set(KINDS), "every kind read needs a decoder"
 
 _DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
-    plural: msgspec.json.Decoder(s.ListDoc[item]) for plural, item in ITEM_TYPES.items()
+    plural: msgspec.json.Decoder(s.ListDoc[item]) for plural, item in ITEM_TYPES.items()  # type: ignore[valid-type]
 }
 
 

@@ -6,11 +6,11 @@ function from the catalog to findings; adding one is one entry here and one smal
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
-from migrator.catalog import Catalog
 from migrator.findings.model import Finding, Severity
+from migrator.inventory.catalog import Catalog
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from typing import Any
 from migrator.decode import arm
 from migrator.decode import structs as s
 from migrator.decode.documents import AzureDocuments, ClusterDocuments
+from migrator.decode.kept import ANNOTATIONS_DROPPED, ENV_VALUES_KEPT
 from migrator.fleet import ClusterSpec
 from migrator.inventory import crds
 from migrator.inventory.model import (
@@ -119,13 +120,6 @@ def _fill_absent_custom_kinds(kube: dict[str, tuple[Any, ...] | None]) -> dict[s
 # ----------------------------------------------------------------------------- workloads
 
 
-#: the only environment variables whose values the inventory keeps (NMI/MIC settings); of every other
-#: variable only the name is kept: values are the workload's secrets, and snapshots drop them too
-ENV_VALUES_KEPT = frozenset({"FORCENAMESPACED", "OPERATION_MODE", "OPERATION-MODE"})
-#: annotations never kept: large, and a copy of the whole object (snapshots drop them too)
-ANNOTATIONS_DROPPED = frozenset({"kubectl.kubernetes.io/last-applied-configuration"})
-
-
 def _annotations(annotations: dict[str, str | None] | None) -> dict[str, str | None] | None:
     if not annotations:
         return annotations
@@ -152,7 +146,7 @@ class _Shared:
     def labels(self, mapping: dict[str, str | None] | None) -> Labels:
         share = self._values.setdefault
         pairs = tuple(share(p, p) for p in labels_of(mapping))
-        return share(pairs, pairs)  # type: ignore[no-any-return]
+        return share(pairs, pairs)
 
     def containers(self, decoded: tuple[s.Container, ...] | None) -> tuple[Container, ...]:
         """The containers of a decoded list, built once per equal list (decoded structs hash in C)."""
@@ -165,7 +159,7 @@ class _Shared:
 def _container(c: s.Container) -> Container:
     return Container(
         name=intern(c.name), image=intern(c.image),
-        args=tuple([*(c.command or ()), *(c.args or ())]),
+        args=(*(c.command or ()), *(c.args or ())),
         env=tuple((intern(e.name), e.value if e.name.upper() in ENV_VALUES_KEPT else None) for e in (c.env or ())),
     )
 
@@ -175,7 +169,7 @@ def pod_template(labels: dict[str, str | None] | None, annotations: dict[str, st
     spec = spec or s.PodSpec()
     selector = spec.nodeSelector or {}
     os_name = (selector.get("kubernetes.io/os") or selector.get("beta.kubernetes.io/os") or "").lower()
-    return shared(PodTemplate(  # type: ignore[no-any-return]
+    return shared(PodTemplate(
         labels=shared.labels(labels),
         annotations=shared.labels(annotations),
         service_account=spec.serviceAccountName or spec.serviceAccount or "default",
@@ -434,13 +428,13 @@ def build_azure(docs: AzureDocuments) -> AzureInventory:
             tenant_id=doc.properties.tenantId,
         ))
     credentials = []
-    for doc in docs.credentials or ():
-        parent = doc.id.rsplit("/federatedIdentityCredentials/", 1)[0] if "/federatedIdentityCredentials/" in doc.id \
-            else _parent_any_case(doc.id)
+    for cred in docs.credentials or ():
+        parent = cred.id.rsplit("/federatedIdentityCredentials/", 1)[0] if "/federatedIdentityCredentials/" in cred.id \
+            else _parent_any_case(cred.id)
         credentials.append(FederatedCredential(
-            identity_resource_id=parent, name=doc.name or doc.id.rsplit("/", 1)[-1],
-            issuer=doc.properties.issuer, subject=doc.properties.subject,
-            audiences=tuple(doc.properties.audiences or ()),
+            identity_resource_id=parent, name=cred.name or cred.id.rsplit("/", 1)[-1],
+            issuer=cred.properties.issuer, subject=cred.properties.subject,
+            audiences=tuple(cred.properties.audiences or ()),
         ))
     roles = None if docs.role_assignments is None else tuple(sorted(
         (RoleAssignment(r.properties.principalId, r.properties.roleDefinitionId, r.properties.scope, r.name)

@@ -141,7 +141,7 @@ def parse_binding(doc: Custom) -> Binding:
 
 
 def parse_exception(doc: Custom) -> PodIdentityException:
-    spec, legacy, legacy_only = fold(doc.spec)
+    spec, _, legacy_only = fold(doc.spec)
     labels = spec.get("podlabels")
     pod_labels = labels_of({str(k): _str(v) for k, v in labels.items()}) if isinstance(labels, dict) else ()
     return PodIdentityException(

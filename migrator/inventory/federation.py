@@ -17,7 +17,12 @@ import re
 from dataclasses import dataclass
 
 from migrator.inventory.link import AzureIndex
-from migrator.inventory.model import AzureIdentity, FederatedCredential, IdentityType, ManagedIdentity
+from migrator.inventory.model import (
+    AzureIdentity,
+    FederatedCredential,
+    IdentityType,
+    ManagedIdentity,
+)
 from migrator.inventory.resolve import ClusterResolution
 
 SUBJECT_PREFIX = "system:serviceaccount:"
@@ -105,7 +110,7 @@ def distinct(needs: tuple[Need, ...]) -> tuple[tuple[str, str, str | None], ...]
     """Credentials the needs stand for: one per (issuer, subject); pending ones one per (cluster, subject)."""
     out: set[tuple[str, str, str | None]] = set()
     for n in needs:
-        out.add((n.issuer, n.subject, None) if n.issuer else ("", n.subject, n.cluster))  # type: ignore[arg-type]
+        out.add((n.issuer, n.subject, None) if n.issuer else ("", n.subject, n.cluster))
     return tuple(sorted(out, key=lambda t: (t[0], t[1], t[2] or "")))
 
 

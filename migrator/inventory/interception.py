@@ -15,7 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from migrator.inventory.model import ClusterInventory
-from migrator.inventory.podidentity import Component, Mode, PodIdentityInstall, operation_mode
+from migrator.inventory.podidentity import (
+    Component,
+    Mode,
+    PodIdentityInstall,
+    operation_mode,
+)
 
 
 def is_running(component: Component, cluster: ClusterInventory) -> bool:
@@ -56,7 +61,10 @@ class Interception:
 
 
 def interception(cluster: ClusterInventory, install: PodIdentityInstall) -> Interception:
-    nmi_on, nmi_off, mic_on, mic_off = [], [], [], []
+    nmi_on: list[tuple[Component, Mode]] = []
+    nmi_off: list[Component] = []
+    mic_on: list[Component] = []
+    mic_off: list[Component] = []
     for c in install.nmi:
         (nmi_on.append((c, operation_mode(c))) if is_running(c, cluster) else nmi_off.append(c))
     for c in install.mic:

@@ -9,7 +9,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from migrator.inventory.model import AzureIdentity, AzureInventory, FederatedCredential, ManagedIdentity
+from migrator.inventory.model import (
+    AzureIdentity,
+    AzureInventory,
+    FederatedCredential,
+    ManagedIdentity,
+)
 
 
 @dataclass(frozen=True)
@@ -20,7 +25,7 @@ class AzureIndex:
     credentials: dict[str, tuple[FederatedCredential, ...]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, azure: AzureInventory) -> "AzureIndex":
+    def of(cls, azure: AzureInventory) -> AzureIndex:
         by_id = {i.key: i for i in azure.identities}
         by_client = {i.client_id.lower(): i for i in azure.identities if i.client_id}
         creds: dict[str, list[FederatedCredential]] = defaultdict(list)

@@ -6,9 +6,12 @@ that was not captured is ``None`` (unknown), an empty tuple means "there is none
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from sys import intern
+
+from migrator.vocabulary import BINDING_LABEL
 
 
 class Schema(str, Enum):
@@ -41,7 +44,7 @@ class IdentityType(int, Enum):
 Labels = tuple[tuple[str, str], ...]  # sorted (key, value) pairs: hashable and deterministic
 
 
-def labels_of(mapping: dict[str, str | None] | None) -> Labels:
+def labels_of(mapping: Mapping[str, str | None] | None) -> Labels:
     """Keys and values interned: the same labels recur on every workload and cluster of a fleet."""
     return tuple(sorted((intern(k), intern(v or "")) for k, v in (mapping or {}).items()))
 
@@ -96,7 +99,7 @@ class PodTemplate:
 
     @property
     def binding_selector(self) -> str | None:
-        return label(self.labels, "aadpodidbinding")
+        return label(self.labels, BINDING_LABEL)
 
 
 @dataclass(frozen=True, slots=True)

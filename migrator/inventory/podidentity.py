@@ -11,7 +11,13 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from migrator.inventory.model import ClusterInventory, Container, ObjectRef, Workload, label
+from migrator.inventory.model import (
+    ClusterInventory,
+    Container,
+    ObjectRef,
+    Workload,
+    label,
+)
 
 _VERSION = re.compile(r":v?(\d+)\.(\d+)(?:\.(\d+))?")
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 from migrator.inventory.model import ClusterInventory, MutatingWebhook, ObjectRef, label
 from migrator.inventory.podidentity import image_version
+from migrator.vocabulary import WI_USE_LABEL
 
 CONFIG_NAME = "azure-wi-webhook-mutating-webhook-configuration"
 WEBHOOK_NAME = "mutation.azure-workload-identity.io"
-USE_LABEL = "azure.workload.identity/use"
 POD_LABEL_SINCE = (1, 0, 0)
 _IMAGE = re.compile(r"(?:^|/)workload-identity/webhook(?::|$)")
 
@@ -98,7 +98,7 @@ def _deployments(cluster: ClusterInventory) -> list[WebhookDeployment]:
 
 
 def _selects_pod_label(hook: MutatingWebhook) -> bool:
-    return label(hook.object_selector, USE_LABEL) == "true"
+    return label(hook.object_selector, WI_USE_LABEL) == "true"
 
 
 def detect_webhook(cluster: ClusterInventory) -> WebhookState:

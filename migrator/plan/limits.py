@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from migrator.inventory.federation import is_aks_credential
 from migrator.inventory.model import FederatedCredential
 from migrator.limits import MAX_FEDERATED_CREDENTIALS_PER_IDENTITY
+from migrator.plan.model import Classification
 
 
-def classify(credential: FederatedCredential, needed: set[tuple[str, str]], fleet_issuers: set[str]) -> str:
+def classify(credential: FederatedCredential, needed: set[tuple[str, str]], fleet_issuers: set[str]
+             ) -> Classification:
     """needed | stale | foreign | other (an AKS credential of a fleet cluster the plan does not need)."""
     if (credential.issuer, credential.subject) in needed:
         return "needed"

@@ -15,7 +15,13 @@ import hashlib
 import re
 
 from migrator.inventory.federation import subject
-from migrator.limits import FIC_NAME_MAX, FIC_NAME_PATTERN, IDENTITY_NAME_MAX, IDENTITY_NAME_PATTERN, K8S_NAME_MAX
+from migrator.limits import (
+    FIC_NAME_MAX,
+    FIC_NAME_PATTERN,
+    IDENTITY_NAME_MAX,
+    IDENTITY_NAME_PATTERN,
+    K8S_NAME_MAX,
+)
 
 _NOT_ALLOWED = re.compile(r"[^A-Za-z0-9_-]+")
 _NOT_DNS = re.compile(r"[^a-z0-9-]+")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from migrator.escape import hcl, sh
 from migrator.inventory.model import ClusterInventory
 from migrator.inventory.webhook import detect_webhook
 from migrator.plan.model import Prerequisite
-from migrator.render.escape import hcl, sh
 
 ISSUER_RISK = ("Enabling the OIDC issuer on a running cluster restarts the API server, changes the issuer of "
                "service-account tokens, and cannot be undone. Credentials for this cluster wait for it; their "

@@ -33,7 +33,11 @@ def render_plan(plan: Plan, exceptions: tuple[ExceptionNeed, ...] = ()) -> dict[
 def _render(plan: Plan, exceptions: tuple[ExceptionNeed, ...]) -> dict[str, bytes]:
     from migrator.render.kubernetes import render_kubernetes
     from migrator.render.runbooks import render_runbooks
-    from migrator.render.terraform import build_model, client_id_outputs, render_terraform
+    from migrator.render.terraform import (
+        build_model,
+        client_id_outputs,
+        render_terraform,
+    )
 
     view = build_view(plan, exceptions)
     model = build_model(view)

@@ -30,18 +30,28 @@ from typing import Any
 
 import msgspec
 
+from migrator.escape import comment
+from migrator.inventory.pod_identity_exceptions import exception_manifest
 from migrator.plan.model import WorkloadPatch
 from migrator.render import yamlwriter
-from migrator.render.escape import comment
 from migrator.render.names import path_segment
 from migrator.render.templates import render
-from migrator.render.view import API_VERSIONS, TEMPLATE_PATHS, ClusterView, NamespaceView, RenderView, ServiceAccountItem
+from migrator.render.view import (
+    API_VERSIONS,
+    TEMPLATE_PATHS,
+    ClusterView,
+    NamespaceView,
+    RenderView,
+    ServiceAccountItem,
+)
+from migrator.vocabulary import (
+    BINDING_LABEL,
+    CLIENT_ID_ANNOTATION,
+    PROXY_SIDECAR_ANNOTATION,
+    TENANT_ID_ANNOTATION,
+    WI_USE_LABEL,
+)
 
-USE_LABEL = "azure.workload.identity/use"
-CLIENT_ID = "azure.workload.identity/client-id"
-TENANT_ID = "azure.workload.identity/tenant-id"
-PROXY_SIDECAR = "azure.workload.identity/inject-proxy-sidecar"
-BINDING_LABEL = "aadpodidbinding"
 COMPONENT = "kustomize.config.k8s.io/v1alpha1"
 KUSTOMIZATION = "kustomize.config.k8s.io/v1beta1"
 EXCEPTIONS_DIR = "_pod-identity-exceptions"  # no namespace folder can be named so (a leading "_")
@@ -98,15 +108,15 @@ def _merge(doc: dict[str, Any], w: WorkloadPatch, part: dict[str, Any]) -> dict[
 def cutover_patch(w: WorkloadPatch) -> dict[str, Any]:
     """The strategic-merge patch that moves a workload's pods to workload identity."""
     spec = {"serviceAccountName": w.service_account} if w.previous_service_account is not None else None
-    annotations = {PROXY_SIDECAR: "true"} if w.proxy_sidecar else None
-    return _merge(_object(w.kind, w.name, w.namespace), w, _pod_part(w, {USE_LABEL: "true"}, annotations, spec))
+    annotations = {PROXY_SIDECAR_ANNOTATION: "true"} if w.proxy_sidecar else None
+    return _merge(_object(w.kind, w.name, w.namespace), w, _pod_part(w, {WI_USE_LABEL: "true"}, annotations, spec))
 
 
 def rollback_patch(w: WorkloadPatch) -> dict[str, Any]:
     """The inverse of ``cutover_patch``: label (and sidecar annotation) removed, the old service account back."""
     spec = {"serviceAccountName": w.previous_service_account} if w.previous_service_account is not None else None
-    annotations = {PROXY_SIDECAR: None} if w.proxy_sidecar else None
-    return _merge(_object(w.kind, w.name, w.namespace), w, _pod_part(w, {USE_LABEL: None}, annotations, spec))
+    annotations = {PROXY_SIDECAR_ANNOTATION: None} if w.proxy_sidecar else None
+    return _merge(_object(w.kind, w.name, w.namespace), w, _pod_part(w, {WI_USE_LABEL: None}, annotations, spec))
 
 
 def unbind_patch(w: WorkloadPatch) -> dict[str, Any]:
@@ -127,9 +137,9 @@ def service_account_annotations(item: ServiceAccountItem, outputs: dict[str, str
     """The annotations a service account needs; a new identity's client ID is known only after apply."""
     sa = item.plan
     value = sa.client_id or f"<terraform output -raw {client_id_output(item, outputs)}>"
-    out = {CLIENT_ID: value}
+    out = {CLIENT_ID_ANNOTATION: value}
     if sa.tenant_id:
-        out[TENANT_ID] = sa.tenant_id
+        out[TENANT_ID_ANNOTATION] = sa.tenant_id
     return out
 
 
@@ -166,9 +176,6 @@ def _target(kind: str, name: str, namespace: str) -> dict[str, str]:
 
 
 def exception_doc(namespace: str, key: str, value: str) -> dict[str, Any]:
-    # the catalog's finding owns the exception's shape (camelCase podLabels, which every version reads)
-    from migrator.findings.rules.exceptions import exception_manifest
-
     return exception_manifest(namespace, key, value)
 
 
@@ -200,8 +207,8 @@ def _component(cv: ClusterView, nv: NamespaceView, outputs: dict[str, str]) -> d
             files[f"{base}/{path}"] = dump_yaml(doc)
             patches.append({"path": path, "target": _target("ServiceAccount", s.plan.name, s.plan.namespace)})
             if s.plan.name == "default":
-                notes.append(f"ServiceAccount default is created by Kubernetes, not by a repository: unless "
-                             f"the overlay declares it, annotate it with the runbook's kubectl line.")
+                notes.append("ServiceAccount default is created by Kubernetes, not by a repository: unless "
+                             "the overlay declares it, annotate it with the runbook's kubectl line.")
         output = client_id_output(s, outputs)
         if output:
             notes.append(f"ServiceAccount {s.plan.name}: replace the client-id placeholder with "

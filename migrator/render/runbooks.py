@@ -15,10 +15,9 @@ from dataclasses import dataclass
 
 import msgspec
 
+from migrator import escape
 from migrator.plan.model import Credential
-from migrator.render import escape
 from migrator.render.kubernetes import (
-    CLIENT_ID,
     EXCEPTIONS_DIR,
     client_id_output,
     component_dir,
@@ -29,10 +28,18 @@ from migrator.render.kubernetes import (
     service_account_annotations,
     unbind_patch,
 )
-from migrator.render.terraform import UAMI_ID
 from migrator.render.templates import render
-from migrator.render.view import TEMPLATE_PATHS, ClusterView, ExceptionNeed, NamespaceView, RenderView, \
-    ServiceAccountItem, WorkloadItem
+from migrator.render.terraform import UAMI_ID
+from migrator.render.view import (
+    TEMPLATE_PATHS,
+    ClusterView,
+    ExceptionNeed,
+    NamespaceView,
+    RenderView,
+    ServiceAccountItem,
+    WorkloadItem,
+)
+from migrator.vocabulary import CLIENT_ID_ANNOTATION
 
 PLAN_FILE = "plan.json"
 PREREQUISITE_FLAGS = {"enable-oidc-issuer": "--enable-oidc-issuer", "enable-workload-identity": "--enable-workload-identity"}
@@ -119,7 +126,7 @@ def _namespace_context(cv: ClusterView, nv: NamespaceView, outputs: dict[str, st
         "blocked_more": _blocked_more(nv),
         "env": [s for s in steps if s.item.patch.client_id_env],
         "sidecar": [s for s in steps if s.item.patch.proxy_sidecar],
-        "client_id_key": CLIENT_ID,
+        "client_id_key": CLIENT_ID_ANNOTATION,
     }
 
 

@@ -15,9 +15,12 @@ from pathlib import Path
 
 import jinja2
 
-from migrator.render import escape
+from migrator import escape
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"  # a link to the top-level templates/ (wheels: package data)
+_PACKAGED = Path(__file__).resolve().parent.parent / "templates"  # an installed wheel: migrator.templates
+#: the templates: the wheel's package data, else (a source checkout, an editable install) the
+#: repository's top-level templates/ folder, which the wheel's migrator/templates is built from
+TEMPLATES = _PACKAGED if _PACKAGED.is_dir() else Path(__file__).resolve().parents[2] / "templates"
 
 
 def _comment_out(text: str) -> str:

@@ -24,8 +24,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from migrator.errors import InputError
-from migrator.plan.model import Credential, ExistingCredential, NewIdentity, Plan, Prerequisite
-from migrator.render.escape import is_hcl_reference
+from migrator.escape import is_hcl_reference
+from migrator.plan.model import (
+    Credential,
+    ExistingCredential,
+    NewIdentity,
+    Plan,
+    Prerequisite,
+)
 from migrator.render.names import digest, path_segment, provider_alias, tf_label
 from migrator.render.templates import render
 from migrator.render.view import RenderView
@@ -205,7 +211,7 @@ def build_model(view: RenderView) -> TerraformModel:
                                  "newIdentities", hint="regenerate the plan with migrate plan")
         else:
             uamis.setdefault((ref.resource_id or "").lower(), _uami(ref.resource_id, f"credential {c.name}"))
-    for key, n in new_by_id.items():
+    for n in new_by_id.values():
         _uami(n.resource_id, f"new identity {n.name}")
     uami_labels = _labels({k: m["name"] for k, m in uamis.items()})
     new_labels = _labels({k: n.name for k, n in new_by_id.items()})
@@ -224,14 +230,14 @@ def build_model(view: RenderView) -> TerraformModel:
     resource_groups: dict[str, tuple[str, str, str]] = {}
     created: dict[str, CreatedIdentity] = {}
     for key, n in new_by_id.items():
-        prov = provider(_uami(n.resource_id, n.name)["sub"])
+        new_provider = provider(_uami(n.resource_id, n.name)["sub"])
         rg_label = tf_label("rg", n.resource_group, digest(n.subscription_id.lower(), n.resource_group.lower()))
         if n.location is None:
-            resource_groups[rg_label] = (rg_label, n.resource_group, prov)
+            resource_groups[rg_label] = (rg_label, n.resource_group, new_provider)
         created[key] = CreatedIdentity(
             label=new_labels[key], name=n.name, resource_group=n.resource_group, resource_id=n.resource_id,
             location=n.location,
-            location_label=rg_label, provider=prov, replaces=n.replaces, clusters=n.clusters,
+            location_label=rg_label, provider=new_provider, replaces=n.replaces, clusters=n.clusters,
             subject=f"{n.namespace}/{n.service_account}",
             role_assignments=tuple(sorted((RoleAssignment(
                 label=tf_label(n.name, "role", digest(g.role_definition_id.lower(), g.scope.lower())),

@@ -15,8 +15,9 @@ Render never re-derives a planner decision; it makes only its own few, here, onc
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from migrator.plan.model import (
     Blocked,

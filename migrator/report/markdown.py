@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from migrator.render.escape import md, md_code
+from migrator.escape import md, md_code
 from migrator.report.view import CatalogReport
 
 

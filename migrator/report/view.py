@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from migrator.catalog import Catalog
 from migrator.findings.model import Finding, Severity
+from migrator.inventory.catalog import Catalog
 from migrator.inventory.link import AzureIndex
 from migrator.inventory.model import AzureIdentity, ClusterInventory
 from migrator.inventory.podidentity import Component

@@ -14,8 +14,9 @@ import base64
 import json
 import random
 import threading
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 from azure.core import AzureClouds

@@ -30,13 +30,14 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections import Counter
-from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
 
 from azure.core.exceptions import AzureError
 
 from migrator.errors import InputError, SourceError
+from migrator.fleet.discovery import DiscoveredCluster, Discovery, Scope, ScopeFailure
 from migrator.sources.arm import API_CONTAINERSERVICE, ArmReader, error_message
 from migrator.sources.retry import RETRYABLE_STATUS, parse_retry_after
 
@@ -45,7 +46,6 @@ API_RESOURCEGRAPH = "2024-04-01"
 BATCH_LIMIT = 1000
 #: the largest ``$top`` Resource Graph accepts
 PAGE_LIMIT = 1000
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _ID = re.compile(r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/providers/"
                  r"microsoft\.containerservice/managedclusters/(?P<name>[^/]+)$", re.I)
 
@@ -96,83 +96,6 @@ class GraphForbidden(SourceError):
     """Resource Graph refused the request (401/403)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """Where to look: named subscriptions, one management group, or every subscription of the tenant."""
-
-    subscriptions: tuple[str, ...] = ()
-    management_group: str | None = None
-    tenant: bool = False
-
-    def __post_init__(self) -> None:
-        given = sum((bool(self.subscriptions), self.management_group is not None, self.tenant))
-        if given != 1:
-            raise InputError("give one scope: --subscription (repeatable), --management-group or --tenant")
-        for sub in self.subscriptions:
-            if not _GUID.match(sub.strip()):
-                raise InputError(f"--subscription {sub!r} is not a subscription ID",
-                                 hint="pass the subscription's GUID (az account list -o table)")
-
-    def describe(self) -> str:
-        if self.tenant:
-            return "every subscription of the tenant"
-        if self.management_group is not None:
-            return f"management group {self.management_group}"
-        subs = sorted({s.lower() for s in self.subscriptions})
-        if len(subs) <= 4:
-            return ("subscription " if len(subs) == 1 else "subscriptions ") + ", ".join(subs)
-        return f"{len(subs)} subscriptions"
-
-
-@dataclass(frozen=True, slots=True)
-class DiscoveredCluster:
-    """One managed cluster as discovery saw it. A flag is ``None`` when nothing could tell it."""
-
-    id: str
-    name: str
-    region: str
-    subscription_id: str
-    resource_group: str
-    tenant_id: str | None
-    tags: dict[str, str]
-    pod_identity: bool | None
-    oidc_issuer: bool | None
-    workload_identity: bool | None
-    #: "graph" (Resource Graph), "arm" (re-read with an ARM list), "partial" (Resource Graph was
-    #: incomplete and the ARM list failed)
-    source: str
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return self.subscription_id.lower(), self.resource_group.lower(), self.name.lower()
-
-
-@dataclass(frozen=True, slots=True)
-class ScopeFailure:
-    """A subscription (or management group, or the tenant) that could not be read; the rest completes."""
-
-    scope: str
-    message: str
-    hint: str | None = None
-
-
-@dataclass
-class Discovery:
-    clusters: list[DiscoveredCluster] = field(default_factory=list)
-    failures: list[ScopeFailure] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    graph_requests: int = 0
-    arm_lists: int = 0
-
-    @property
-    def tenant_id(self) -> str | None:
-        """The tenant of most clusters (ties: the smallest ID)."""
-        counts = Counter(c.tenant_id.lower() for c in self.clusters if c.tenant_id)
-        if not counts:
-            return None
-        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
-
-
 class GraphReader(ArmReader):
     """``ArmReader`` plus paged, paced Resource Graph queries through the same pipeline."""
 
@@ -204,7 +127,7 @@ class GraphReader(ArmReader):
             data = doc.get("data")
             if isinstance(data, dict):  # table format, should a service default change
                 cols = [c.get("name") for c in data.get("columns") or []]
-                data = [dict(zip(cols, row)) for row in data.get("rows") or []]
+                data = [dict(zip(cols, row, strict=False)) for row in data.get("rows") or []]
             rows.extend(r for r in data or [] if isinstance(r, dict))
             token = doc.get("$skipToken") or None
             if not token:

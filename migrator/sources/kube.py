@@ -110,7 +110,7 @@ class KubeLister:
     async def read_kinds(self, plurals: list[str] | None = None) -> dict[str, tuple[Any, ...] | None]:
         plurals = plurals or list(KINDS)
         results = await asyncio.gather(*(self._list(KINDS[p]) for p in plurals))
-        return dict(zip(plurals, results))
+        return dict(zip(plurals, results, strict=True))
 
     async def _get(self, path: str, query: list[tuple[str, Any]]) -> tuple[int, Any, bytes]:
         method, url, headers, _, _ = await self.api.param_serialize(
@@ -136,7 +136,7 @@ class KubeLister:
             retry_after = None
             try:
                 status, headers, body = await self._get(path, query)
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 if attempt >= policy.max_attempts:
                     what = "timed out" if isinstance(exc, asyncio.TimeoutError) else f"failed: {exc}"
                     raise SourceError(f"GET {path} {what} after {attempt} attempts") from None

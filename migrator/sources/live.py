@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 from migrator.clock import Clock, SystemClock
 from migrator.decode import arm as arm_decode
@@ -89,7 +90,7 @@ class LiveFleetReader:
         result = ClusterRead(spec)
         try:
             result.documents = await asyncio.wait_for(self._read(spec, result), self.options.cluster_deadline)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             result.error = SourceError(f"not read within the {self.options.cluster_deadline:g} s deadline",
                                        hint="unreachable or very slow API server; raise --cluster-deadline")
         except SourceError as exc:
@@ -117,7 +118,8 @@ class LiveFleetReader:
         session = getattr(api.configuration, "client_session_kwargs", None) or {}
         api.configuration.client_session_kwargs = {**session, "auto_decompress": False}
         try:
-            hook = (lambda plural, data, first: self.on_page(spec.name, plural, data, first)) if self.on_page else None
+            on_page = self.on_page
+            hook = (lambda plural, data, first: on_page(spec.name, plural, data, first)) if on_page else None
             lister = KubeLister(api, spec.name, options=self.options.kube, clock=self.clock,
                                 rng=random.Random(self.rng.random()), on_page=hook)
             result.stats = lister.stats

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from migrator.inventory.build import ANNOTATIONS_DROPPED, ENV_VALUES_KEPT
+from migrator.decode.kept import ANNOTATIONS_DROPPED, ENV_VALUES_KEPT
 
 _CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 

@@ -11,7 +11,7 @@ import pytest
 from migrator.clock import ManualClock
 from migrator.commands.discover import DiscoverSettings, run_discover
 from migrator.errors import ExitCode
-from migrator.sources.discover import Scope
+from migrator.fleet.discovery import Scope
 from tests.conftest import EXAMPLES
 from testkit.arm_server import ArmServer
 

@@ -225,7 +225,7 @@ def test_cli(served: Discover, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_discovered_file_catalogs_the_fleet_live(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from migrator.clock import ManualClock
     from migrator.commands.catalog import build_report
-    from migrator.commands.sources import LiveSettings
+    from migrator.sources.access import LiveSettings
     from tests.conftest import EXAMPLES
     from testkit import KubeServer
     from testkit.arm_server import ArmServer

@@ -7,11 +7,12 @@ from dataclasses import replace
 
 import pytest
 
-from migrator.commands.discover import guess_group, status_comment
 from migrator.errors import InputError
+from migrator.fleet.discovered import status_comment
+from migrator.fleet.discovery import Scope
+from migrator.fleet.groups import guess_group
 from migrator.sources.discover import (
     BATCH_LIMIT,
-    Scope,
     batches,
     cluster_from_row,
     cluster_query,

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import fields, replace
 from typing import Any, Iterable
 
-from migrator.catalog import Catalog, catalog
+from migrator.inventory.catalog import Catalog, catalog
 from migrator.findings.model import Finding
 from migrator.findings.registry import all_rules, run_rules
 from migrator.inventory.model import (
@@ -41,7 +41,7 @@ from migrator.inventory.model import (
     labels_of,
 )
 from migrator.kinds import AAD_POD_IDENTITY_GROUP, KINDS
-from migrator.limits import FEDERATION_AUDIENCE
+from migrator.vocabulary import TOKEN_EXCHANGE_AUDIENCE
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 SUB = "00000000-0000-0000-0000-000000000001"
@@ -267,7 +267,7 @@ def managed_identity(name: str, *, rg: str = ID_RG, location: str = "westeurope"
 
 
 def fic(identity_name: str, issuer_url: str, subject: str, *, name: str | None = None, rg: str = ID_RG,
-        audiences: tuple[str, ...] = (FEDERATION_AUDIENCE,)) -> FederatedCredential:
+        audiences: tuple[str, ...] = (TOKEN_EXCHANGE_AUDIENCE,)) -> FederatedCredential:
     return FederatedCredential(rid(identity_name, rg), name or f"fic-{uid(issuer_url, subject)[:8]}", issuer_url,
                                subject, audiences)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from migrator.findings.ignore import apply_ignores
 from migrator.findings.model import Finding, Severity
 from migrator.fleet import IgnoreRule
-from migrator.inventory.exceptions import excepted_by, in_force
 from migrator.inventory.federation import is_aks_issuer, subject
 from migrator.inventory.gitops import owner_of
 from migrator.inventory.interception import interception
 from migrator.inventory.model import ObjectRef, Schema, labels_of
+from migrator.inventory.pod_identity_exceptions import excepted_by, in_force
 from migrator.inventory.podidentity import Mode, detect
 from migrator.inventory.resolve import resolve
 from migrator.inventory.webhook import detect_webhook

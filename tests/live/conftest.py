@@ -10,7 +10,7 @@ from typing import Iterator
 import pytest
 
 from migrator.clock import ManualClock
-from migrator.commands.sources import LiveSettings
+from migrator.sources.access import LiveSettings
 from tests.conftest import EXAMPLES
 from testkit import KubeServer
 from testkit.arm_server import ArmServer

@@ -172,8 +172,8 @@ def test_each_cluster_is_built_as_its_read_completes_and_its_documents_let_go(se
     """The fleet's decoded documents are never all held: each read is built, then dropped, before the next."""
     from typing import Any, AsyncIterator
 
-    from migrator.catalog import read_inventory
-    from migrator.commands.sources import live_access
+    from migrator.pipeline import read_inventory
+    from migrator.sources.access import live_access
     from migrator.fleet import load_fleet
 
     fleet = load_fleet(served.live_fleet())

@@ -6,9 +6,10 @@ import io
 
 import pytest
 
-from migrator.catalog import catalog, read_inventory
+from migrator.inventory.catalog import catalog
+from migrator.pipeline import read_inventory
 from migrator.commands.progress import ProgressFleetReader, wanted
-from migrator.commands.sources import live_access
+from migrator.sources.access import live_access
 from migrator.fleet import load_fleet
 from migrator.report.json import render
 from migrator.report.view import CatalogReport

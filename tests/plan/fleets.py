@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from migrator.catalog import Catalog, catalog
+from migrator.inventory.catalog import Catalog, catalog
 from migrator.decode.arm import decode_managed_cluster
 from migrator.decode.documents import ClusterDocuments
 from migrator.decode.kube import decode_page

@@ -47,7 +47,7 @@ def test_same_name_with_other_content_is_a_conflict() -> None:
     azure = cat.inventory.azure
     clash = FederatedCredential(rid("id-a"), "aks-00-pay-api-sa", "https://token.actions.githubusercontent.com",
                                 "repo:x/y:ref:main", ("api://AzureADTokenExchange",))
-    from migrator.catalog import catalog
+    from migrator.inventory.catalog import catalog
 
     cat2 = catalog(replace(cat.inventory, azure=replace(azure, credentials=(clash,))))
     (c,) = build_plan(cat2).credentials

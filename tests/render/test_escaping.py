@@ -18,7 +18,7 @@ from urllib.parse import unquote as url_unquote
 import msgspec
 import pytest
 
-from migrator.render.escape import comment, hcl, md, md_code, md_url, sh, sh_words
+from migrator.escape import comment, hcl, md, md_code, md_url, sh, sh_words
 from tests.render import plans
 from tests.render.checkers import bash
 from tests.render.conftest import Files, text_files
@@ -179,7 +179,7 @@ def test_md_code_spans_stay_one_cell(value: str) -> None:
 
 
 def test_a_backtick_fence_outruns_every_run_inside_in_text_and_in_bytes() -> None:
-    from migrator.render.escape import backtick_fence
+    from migrator.escape import backtick_fence
 
     assert backtick_fence("plain") == "`"
     assert backtick_fence("a ``` b ` c") == "````"

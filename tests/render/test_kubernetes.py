@@ -14,9 +14,9 @@ import yaml as pyyaml
 from kubernetes_validate.utils import latest_version
 from ruamel.yaml import YAML
 
-from migrator.render.kubernetes import BINDING_LABEL, CLIENT_ID, USE_LABEL
 from migrator.render.names import path_segment
 from migrator.render.view import API_VERSIONS, TEMPLATE_PATHS
+from migrator.vocabulary import BINDING_LABEL, CLIENT_ID_ANNOTATION, WI_USE_LABEL
 from tests.render import plans
 from tests.render.checkers import kubectl
 from tests.render.conftest import SNAPSHOTS, Files, text_files
@@ -123,7 +123,7 @@ def test_patches_change_what_the_plan_says(example) -> None:
         template = doc
         for key in TEMPLATE_PATHS[w.kind]:
             template = template[key]
-        assert template["metadata"]["labels"] == {USE_LABEL: "true"}
+        assert template["metadata"]["labels"] == {WI_USE_LABEL: "true"}
         if w.previous_service_account:
             assert template["spec"]["serviceAccountName"] == w.service_account
         else:
@@ -132,7 +132,7 @@ def test_patches_change_what_the_plan_says(example) -> None:
         path = f"kubernetes/{sa.cluster}/{sa.namespace}/" + (
             f"serviceaccount-{sa.name}.yaml" if sa.create else f"patch-serviceaccount-{sa.name}.yaml")
         if sa.client_id and path in files:
-            assert load(files[path].decode())["metadata"]["annotations"][CLIENT_ID] == sa.client_id
+            assert load(files[path].decode())["metadata"]["annotations"][CLIENT_ID_ANNOTATION] == sa.client_id
 
 
 def _overlay(root: Path, resources: list[dict[str, Any]], component_dirs: list[Path], namespace: str | None) -> Path:
@@ -213,17 +213,17 @@ def test_kubectl_kustomize_builds_an_overlay_including_the_components(example, t
                 sa = sa_plans.get((ns, name))
                 annotated = (tree / "kubernetes" / cluster / ns / (
                     f"serviceaccount-{name}.yaml" if (ns, name) in new_sas else f"patch-serviceaccount-{name}.yaml"))
-                got = (obj["metadata"].get("annotations") or {}).get(CLIENT_ID)
+                got = (obj["metadata"].get("annotations") or {}).get(CLIENT_ID_ANNOTATION)
                 assert got == (sa.client_id if sa and annotated.exists() else None), key
             elif key in patched:
                 w = patched[key]
                 template = _pod_template(obj)
-                assert template["metadata"]["labels"][USE_LABEL] == "true", key
+                assert template["metadata"]["labels"][WI_USE_LABEL] == "true", key
                 assert template["spec"].get("serviceAccountName", "default") == w.service_account, key
                 assert BINDING_LABEL in template["metadata"]["labels"] or not w.binding_selector, key
                 after = _pod_template(unbound[key])
                 assert BINDING_LABEL not in after["metadata"]["labels"], key
-                assert after["metadata"]["labels"][USE_LABEL] == "true", key
+                assert after["metadata"]["labels"][WI_USE_LABEL] == "true", key
             elif kind != "AzureIdentityBinding":
                 assert obj == before[key], f"{key} is not in the plan but was changed"
         deleted = {k for k in cut if k not in unbound}
@@ -250,10 +250,10 @@ def test_a_component_patches_objects_whose_namespace_the_overlay_sets(example, t
                 del o["metadata"]["namespace"]
                 resources.append(o)
     built = {_key(o): o for o in _build(_overlay(tmp_path / "overlay", resources, [comp], ns))[0]}
-    assert built[("ServiceAccount", ns, "shared-runner")]["metadata"]["annotations"][CLIENT_ID]
+    assert built[("ServiceAccount", ns, "shared-runner")]["metadata"]["annotations"][CLIENT_ID_ANNOTATION]
     assert ("ServiceAccount", ns, "report-builder") in built  # the new one, from the component
     for name in ("ingest-worker", "report-builder"):
-        assert _pod_template(built[("Deployment", ns, name)])["metadata"]["labels"][USE_LABEL] == "true"
+        assert _pod_template(built[("Deployment", ns, name)])["metadata"]["labels"][WI_USE_LABEL] == "true"
 
 
 def test_hostile_yaml_keeps_its_values(hostile) -> None:
@@ -263,7 +263,7 @@ def test_hostile_yaml_keeps_its_values(hostile) -> None:
     names = {(d["metadata"]["namespace"], d["metadata"]["name"]) for d in sas}
     assert (plans.NS, plans.SA) in names and (plans.NS, plans.SA_NEW) in names
     by_name = {d["metadata"]["name"]: d for d in sas if d["metadata"]["namespace"] == plans.NS}
-    assert by_name[plans.SA]["metadata"]["annotations"] == {CLIENT_ID: plans.CLIENT,
+    assert by_name[plans.SA]["metadata"]["annotations"] == {CLIENT_ID_ANNOTATION: plans.CLIENT,
                                                              "azure.workload.identity/tenant-id": plans.TENANT}
     validate(by_name[plans.SA_NEW])
     workloads = {d["metadata"]["name"] for d in docs if d.get("kind") in TEMPLATE_PATHS}
@@ -293,6 +293,6 @@ def test_hostile_names_build_with_kustomize(hostile, tmp_path: Path) -> None:
     objects.append(decoy)
     objects.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": plans.SA, "namespace": plans.NS}})
     built = {_key(o): o for o in _build(_overlay(tmp_path / "overlay", objects, [comp], None))[0]}
-    assert built[("ServiceAccount", plans.NS, plans.SA)]["metadata"]["annotations"][CLIENT_ID] == plans.CLIENT
-    assert _pod_template(built[("Deployment", plans.NS, plans.WL)])["metadata"]["labels"][USE_LABEL] == "true"
+    assert built[("ServiceAccount", plans.NS, plans.SA)]["metadata"]["annotations"][CLIENT_ID_ANNOTATION] == plans.CLIENT
+    assert _pod_template(built[("Deployment", plans.NS, plans.WL)])["metadata"]["labels"][WI_USE_LABEL] == "true"
     assert built[("Deployment", plans.NS, "wl-x")] == decoy

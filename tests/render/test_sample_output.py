@@ -1,11 +1,11 @@
-"""``sample_output/`` is the example fleet through ``python -m migrator.sample``: fails when it is stale."""
+"""``sample_output/`` is the example fleet through ``python examples/sample_output.py``: fails when it is stale."""
 
 from __future__ import annotations
 
 import difflib
 from pathlib import Path
 
-from migrator.sample import DEFAULT_OUT, generate
+from examples.sample_output import DEFAULT_OUT, generate
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -21,5 +21,5 @@ def test_sample_output_is_up_to_date(tmp_path: Path) -> None:
         detail += "".join(difflib.unified_diff(
             committed.get(path, b"").decode().splitlines(True), fresh.get(path, b"").decode().splitlines(True),
             f"sample_output/{path}", "regenerated", n=1))[:1500]
-    assert not stale, (f"sample_output/ is stale ({len(stale)} files): run  python -m migrator.sample\n"
+    assert not stale, (f"sample_output/ is stale ({len(stale)} files): run  python examples/sample_output.py\n"
                        f"{', '.join(stale[:10])}\n{detail}")

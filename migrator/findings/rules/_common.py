@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
+from migrator.escape import sh
 from migrator.findings.model import Finding
 from migrator.findings.registry import RULES
-from migrator.inventory.model import AzureIdentity, ClusterInventory, ObjectRef, Workload
+from migrator.inventory.model import (
+    AzureIdentity,
+    ClusterInventory,
+    ObjectRef,
+    Workload,
+)
 from migrator.inventory.resolve import ClusterResolution
-from migrator.render.escape import sh
 
 #: kinds whose pod templates make up the workloads (ReplicaSets, Jobs and pods only add owners we
 #: do not read and hand-labelled pods)
@@ -107,12 +111,6 @@ def patch_json(kind: str, name: str, namespace: str | None, patch: dict[str, Any
     ns = f" -n {sh(namespace)}" if namespace else ""
     body = sh(json.dumps(patch, separators=(",", ":"), ensure_ascii=False))
     return f"kubectl patch {kind} {sh(name)}{ns} --type merge -p {body}"
-
-
-def dns_name(text: str, suffix: str = "") -> str:
-    """A DNS-1123 name made from ``text`` (lower case, '-' for anything else), at most 63 characters."""
-    base = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-") or "x"
-    return (base[: 63 - len(suffix)].rstrip("-") + suffix)[:63]
 
 
 def version_text(version: tuple[int, int, int] | None) -> str | None:

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
-from migrator.catalog import Catalog
+from migrator.escape import sh
 from migrator.findings.model import Finding, Severity
 from migrator.findings.registry import rule
-from migrator.findings.rules._common import BINDING_KINDS, POD_KINDS, captured, emit, identity_key
-from migrator.inventory.model import AzureIdentity, Binding, ClusterInventory, ObjectRef, Origin
-from migrator.render.escape import sh
+from migrator.findings.rules._common import (
+    BINDING_KINDS,
+    POD_KINDS,
+    captured,
+    emit,
+    identity_key,
+)
+from migrator.inventory.catalog import Catalog
+from migrator.inventory.model import (
+    AzureIdentity,
+    Binding,
+    ClusterInventory,
+    ObjectRef,
+    Origin,
+)
 
 BINDING_DOC = "https://azure.github.io/aad-pod-identity/docs/concepts/azureidentitybinding/"
 

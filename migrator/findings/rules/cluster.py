@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
-from migrator.catalog import Catalog
+from migrator.escape import sh
 from migrator.findings.model import Finding, Severity
 from migrator.findings.registry import RULES, rule
 from migrator.findings.rules._common import captured, cluster_object, emit, has_bindings
+from migrator.inventory.catalog import Catalog
 from migrator.inventory.webhook import detect_webhook
 from migrator.kinds import KINDS
-from migrator.render.escape import sh
 
 ISSUER_DOC = "https://learn.microsoft.com/azure/aks/use-oidc-issuer"
 WI_DOC = "https://learn.microsoft.com/azure/aks/workload-identity-deploy-cluster"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
-from migrator.catalog import Catalog
+from migrator.escape import sh
 from migrator.findings.model import Finding, Severity
 from migrator.findings.registry import rule
 from migrator.findings.rules._common import emit
+from migrator.inventory.catalog import Catalog
 from migrator.inventory.federation import (
     Need,
     demands,
@@ -19,8 +20,8 @@ from migrator.inventory.federation import (
     subject,
 )
 from migrator.inventory.model import FederatedCredential
-from migrator.limits import FEDERATION_AUDIENCE, MAX_FEDERATED_CREDENTIALS_PER_IDENTITY as LIMIT
-from migrator.render.escape import sh
+from migrator.limits import MAX_FEDERATED_CREDENTIALS_PER_IDENTITY as LIMIT
+from migrator.vocabulary import TOKEN_EXCHANGE_AUDIENCE
 
 FIC_DOC = "https://learn.microsoft.com/entra/workload-id/workload-identity-federation-considerations"
 FIC_CLI = "https://learn.microsoft.com/cli/azure/identity/federated-credential"
@@ -150,10 +151,10 @@ def fic_already_present(cat: Catalog) -> Iterator[Finding]:
                                 cat.azure.credentials_of(managed))
             if cred is None:
                 continue
-            audience_ok = list(cred.audiences) == [FEDERATION_AUDIENCE]
+            audience_ok = list(cred.audiences) == [TOKEN_EXCHANGE_AUDIENCE]
             yield emit("FIC_ALREADY_PRESENT", r.cluster.name, u.namespace, f"ServiceAccount/{u.service_account}",
                        f"Federated credential {cred.name} on {managed.name} already trusts "
                        f"{subject(u.namespace, u.service_account)} from this cluster's issuer.",
                        "Nothing to create: the plan reuses it." if audience_ok else
-                       f"Fix its audiences to [{FEDERATION_AUDIENCE}] (they are {list(cred.audiences)}): the plan "
+                       f"Fix its audiences to [{TOKEN_EXCHANGE_AUDIENCE}] (they are {list(cred.audiences)}): the plan "
                        f"reuses it.")

@@ -8,12 +8,17 @@ with one identity per region, different IDs are by design, not drift.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Iterator
+from collections.abc import Iterator
 
-from migrator.catalog import Catalog
 from migrator.findings.model import Finding, Severity
 from migrator.findings.registry import rule
-from migrator.findings.rules._common import BINDING_KINDS, TEMPLATE_KINDS, captured, emit
+from migrator.findings.rules._common import (
+    BINDING_KINDS,
+    TEMPLATE_KINDS,
+    captured,
+    emit,
+)
+from migrator.inventory.catalog import Catalog
 from migrator.inventory.resolve import ClusterResolution
 
 Entry = tuple[str, str, str]  # (namespace, service account, AzureIdentity name)

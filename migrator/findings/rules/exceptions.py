@@ -2,35 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
-from migrator.catalog import Catalog
+from migrator.escape import sh
 from migrator.findings.model import Finding, Severity
 from migrator.findings.registry import rule
-from migrator.findings.rules._common import POD_KINDS, apply_json, captured, dns_name, emit
-from migrator.inventory.exceptions import excepted_by, in_force, matching_pairs
+from migrator.findings.rules._common import POD_KINDS, apply_json, captured, emit
+from migrator.inventory.catalog import Catalog
 from migrator.inventory.interception import interception
-from migrator.inventory.model import ClusterInventory, Labels, Origin, PodIdentityException, Schema, label
-from migrator.kinds import AAD_POD_IDENTITY_GROUP
-from migrator.render.escape import sh
+from migrator.inventory.model import (
+    ClusterInventory,
+    Labels,
+    Origin,
+    PodIdentityException,
+    Schema,
+    label,
+)
+from migrator.inventory.pod_identity_exceptions import (
+    FLUX_NAME_LABEL,
+    FLUX_NAMES,
+    excepted_by,
+    exception_manifest,
+    exception_name,
+    in_force,
+    matching_pairs,
+)
 
-FLUX_NAME_LABEL = "app.kubernetes.io/name"
-#: microsoft.flux: the Flux controllers; flux-extension: the extension's agents (fluxconfig-agent/-controller)
-FLUX_NAMES = ("microsoft.flux", "flux-extension")
 ARC_TROUBLESHOOTING = "https://learn.microsoft.com/azure/azure-arc/kubernetes/troubleshooting"
-
-
-def exception_manifest(namespace: str, key: str, value: str) -> dict[str, object]:
-    """One AzurePodIdentityException for one label pair, camelCase ``podLabels`` (every version reads it)."""
-    return {"apiVersion": f"{AAD_POD_IDENTITY_GROUP}/v1", "kind": "AzurePodIdentityException",
-            "metadata": {"name": dns_name(value, "-exception"), "namespace": namespace},
-            "spec": {"podLabels": {key: value}}}
 
 
 def _create_exception(c: ClusterInventory, namespace: str, key: str, value: str) -> str:
     if c.facts is not None and c.facts.addon.enabled:
         return (f"az aks pod-identity exception add -g {sh(c.resource_group)} --cluster-name {sh(c.name)} "
-                f"--namespace {sh(namespace)} --name {sh(dns_name(value, '-exception'))} --pod-labels "
+                f"--namespace {sh(namespace)} --name {sh(exception_name(value))} --pod-labels "
                 f"{sh(f'{key}={value}')}")
     return apply_json(exception_manifest(namespace, key, value))
 

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
-from typing import Iterator
+from collections.abc import Iterator
 
-from migrator.catalog import Catalog
+from migrator.escape import sh
 from migrator.findings.model import Finding, Severity
 from migrator.findings.registry import rule
 from migrator.findings.rules._common import BINDING_KINDS, captured, emit
 from migrator.inventory.build import parse_identity_id
+from migrator.inventory.catalog import Catalog
 from migrator.inventory.federation import subject
-from migrator.inventory.model import AzureIdentity, ClusterInventory, IdentityType, Origin
-from migrator.limits import FEDERATION_AUDIENCE, MAX_FEDERATED_CREDENTIALS_PER_IDENTITY as LIMIT
-from migrator.render.escape import sh
+from migrator.inventory.model import (
+    AzureIdentity,
+    ClusterInventory,
+    IdentityType,
+    Origin,
+)
+from migrator.limits import MAX_FEDERATED_CREDENTIALS_PER_IDENTITY as LIMIT
+from migrator.vocabulary import TOKEN_EXCHANGE_AUDIENCE
 
 SP_TYPES = (IdentityType.SERVICE_PRINCIPAL, IdentityType.SERVICE_PRINCIPAL_CERTIFICATE)
 IDENTITY_DOC = "https://azure.github.io/aad-pod-identity/docs/concepts/azureidentity/"
@@ -131,7 +137,7 @@ def identity_service_principal(cat: Catalog) -> Iterator[Finding]:
                 issuer, subj = uses[0]
                 params = {"name": f"{c.name}-{subj.rsplit(':', 2)[-2]}-{subj.rsplit(':', 1)[-1]}",
                           "issuer": issuer or "<cluster OIDC issuer URL>", "subject": subj,
-                          "audiences": [FEDERATION_AUDIENCE]}
+                          "audiences": [TOKEN_EXCHANGE_AUDIENCE]}
                 more = f" (one per service account: {len(uses)} here)" if len(uses) > 1 else ""
                 fix = (f"Create its federated credentials on the app registration{more}: az ad app federated-credential "
                        f"create --id {sh(client)} --parameters {sh(json.dumps(params, separators=(',', ':')))}")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
-from migrator.catalog import Catalog
 from migrator.findings.model import Finding, Severity
 from migrator.findings.registry import rule
 from migrator.findings.rules._common import emit, patch_json
+from migrator.inventory.catalog import Catalog
 from migrator.inventory.resolve import ClusterResolution
 
 CSI_WI_DOC = ("https://azure.github.io/secrets-store-csi-driver-provider-azure/docs/configurations/"
@@ -46,7 +46,7 @@ def secrets_store_uses_pod_identity(cat: Catalog) -> Iterator[Finding]:
             yield emit("SECRETS_STORE_USES_POD_IDENTITY", c.name, spc.namespace, f"SecretProviderClass/{spc.name}",
                        f'SecretProviderClass {spc.name} reads Key Vault with usePodIdentity: "true", which stops '
                        f"working when NMI goes.",
-                       f"In the same cutover as its pods: "
+                       "In the same cutover as its pods: "
                        + patch_json("secretproviderclass", spc.name, spc.namespace,
                                     {"spec": {"parameters": {"usePodIdentity": "false", "clientID": client}}}))
 

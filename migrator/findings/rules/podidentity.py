@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
-from migrator.catalog import Catalog
+from migrator.escape import sh
 from migrator.findings.model import Finding, Severity
 from migrator.findings.registry import rule
-from migrator.findings.rules._common import apply_json, captured, cluster_object, emit, version_text
+from migrator.findings.rules._common import (
+    apply_json,
+    captured,
+    cluster_object,
+    emit,
+    version_text,
+)
+from migrator.inventory.catalog import Catalog
 from migrator.inventory.interception import interception
 from migrator.inventory.model import (
     AzureIdentity,
@@ -22,7 +29,6 @@ from migrator.inventory.model import (
 )
 from migrator.inventory.podidentity import Component
 from migrator.kinds import AAD_POD_IDENTITY_GROUP
-from migrator.render.escape import sh
 
 AAD_PI_DOCS = "https://azure.github.io/aad-pod-identity/docs/"
 MANAGED_MODE_DOC = "https://azure.github.io/aad-pod-identity/docs/configure/pod_identity_in_managed_mode/"

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterator
+from collections.abc import Iterator
 
-from migrator.catalog import Catalog
+from migrator.escape import dns_name, sh
 from migrator.findings.model import Finding, Severity
 from migrator.findings.registry import rule
-from migrator.findings.rules._common import BINDING_KINDS, bound_workloads, captured, dns_name, emit, identity_key
+from migrator.findings.rules._common import (
+    BINDING_KINDS,
+    bound_workloads,
+    captured,
+    emit,
+    identity_key,
+)
+from migrator.inventory.catalog import Catalog
 from migrator.inventory.model import AzureIdentity, ObjectRef
-from migrator.render.escape import sh
 
 WI_FAQ = "https://azure.github.io/azure-workload-identity/docs/faq.html"
 WI_ANNOTATIONS = "https://azure.github.io/azure-workload-identity/docs/topics/service-account-labels-and-annotations.html"

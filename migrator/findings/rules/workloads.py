@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
-from migrator.catalog import Catalog
 from migrator.findings.model import Finding, Severity
 from migrator.findings.registry import rule
-from migrator.findings.rules._common import BINDING_KINDS, bound_workloads, captured, emit
+from migrator.findings.rules._common import (
+    BINDING_KINDS,
+    bound_workloads,
+    captured,
+    emit,
+)
 from migrator.inventory.admission import AKS_PROTECT_POLICY, protected_namespaces
+from migrator.inventory.catalog import Catalog
 from migrator.inventory.gitops import owner_of
 
 MIGRATE_DOC = "https://learn.microsoft.com/azure/aks/workload-identity-migrate-from-pod-identity"

@@ -1,24 +1,32 @@
-"""The catalog: read every cluster of the fleet and Azure, build the inventory, resolve it.
+"""The one read path every command shares: fleet file → access → read → inventory → catalog → findings.
 
-``read_inventory`` is the I/O edge (it calls sources); ``catalog`` is pure over the inventory.
-One cluster that cannot be read becomes a ``ClusterFailure`` and the rest completes.
+``read_fleet`` does it once and returns everything the commands need (``FleetRun``), so a command
+that both plans and reports (``render --fleet``) reads each cluster once and cannot disagree with
+itself. ``read_inventory`` is the I/O edge: it calls the sources and builds each cluster's inventory
+as its read completes. One cluster that cannot be read becomes a ``ClusterFailure`` and the rest
+completes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from migrator import collector
-from migrator.errors import SourceError
-from migrator.fleet import ClusterSpec, Fleet
-from migrator.inventory.build import SharedValues, build_azure, build_cluster
-from migrator.inventory.link import AzureIndex
+from migrator.errors import InputError, SourceError
+from migrator.findings.ignore import apply_ignores
+from migrator.findings.model import Finding
+from migrator.findings.registry import all_rules, run_rules
+from migrator.fleet import ClusterSpec, Fleet, load_fleet
+from migrator.inventory.build import SharedValues, build_azure, build_cluster, parse_identity_id
+from migrator.inventory.catalog import Catalog, catalog
 from migrator.inventory.model import AzureInventory, ClusterFailure, ClusterInventory, FleetInventory
-from migrator.inventory.resolve import ClusterResolution, Use, resolve
 from migrator.sources import AzureSource, ClusterSource
+from migrator.sources.access import LiveSettings, live_access
 from migrator.sources.snapshot import SnapshotAzureSource, SnapshotClusterSource
 
 if TYPE_CHECKING:
@@ -27,10 +35,48 @@ if TYPE_CHECKING:
 ClusterSourceFactory = Callable[[Fleet, ClusterSpec], ClusterSource]
 
 
+@dataclass(frozen=True, slots=True)
+class FleetRun:
+    """One read of a fleet, judged: what catalog, plan, render and snapshot consume."""
+
+    fleet: Fleet
+    catalog: Catalog
+    findings: tuple[Finding, ...]  # after ignores
+    ignored: int  # how many findings --ignore and the fleet file's ignores silenced
+
+    @property
+    def inventory(self) -> FleetInventory:
+        return self.catalog.inventory
+
+    @property
+    def partial(self) -> bool:
+        """Some clusters could not be read (exit 3)."""
+        return bool(self.catalog.inventory.failures)
+
+
+def check_ignores(ignore: frozenset[str]) -> None:
+    unknown = sorted(ignore - set(all_rules()))
+    if unknown:
+        raise InputError(f"unknown finding code(s) for --ignore: {', '.join(unknown)}",
+                         hint="run 'migrate explain' to list the codes")
+
+
+def read_fleet(fleet_path: Path, *, live: LiveSettings | None = None, ignore: frozenset[str] = frozenset(),
+               **hooks: Any) -> FleetRun:
+    """Load the fleet file, read every cluster and Azure once, resolve, judge.
+
+    ``hooks`` go to the live readers (``migrate snapshot`` keeps the raw documents through them).
+    """
+    fleet = load_fleet(fleet_path)
+    check_ignores(ignore)
+    reader, azure_factory = live_access(fleet, live or LiveSettings(), **hooks)
+    resolved = catalog(read_inventory(fleet, live=reader, live_azure=azure_factory))
+    kept, ignored = apply_ignores(run_rules(resolved), ignore, fleet.ignore)
+    return FleetRun(fleet, resolved, kept, ignored)
+
+
 def _subscriptions(fleet: Fleet, clusters: list[ClusterInventory]) -> list[str]:
     """The fleet's subscriptions and those its AzureIdentity objects point into."""
-    from migrator.inventory.build import parse_identity_id
-
     subs = {c.subscription_id for c in fleet.clusters}
     for c in clusters:
         idents = list(c.identities or ()) + list(c.facts.addon.identities if c.facts else ())
@@ -46,7 +92,7 @@ def snapshot_source(fleet: Fleet, spec: ClusterSpec) -> ClusterSource:
     return SnapshotClusterSource(fleet.resolve(spec.snapshot))
 
 
-async def _build_as_read(live: "LiveFleetReader", specs: list[ClusterSpec], clusters: list[ClusterInventory],
+async def _build_as_read(live: LiveFleetReader, specs: list[ClusterSpec], clusters: list[ClusterInventory],
                          failures: list[ClusterFailure], shared_values: SharedValues) -> None:
     """Build each cluster's inventory as soon as its read completes, then let its documents go.
 
@@ -71,8 +117,8 @@ async def _build_as_read(live: "LiveFleetReader", specs: list[ClusterSpec], clus
 
 
 def read_inventory(fleet: Fleet, source_for: ClusterSourceFactory = snapshot_source,
-                   azure_source: AzureSource | None = None, live: "LiveFleetReader | None" = None,
-                   live_azure: "Callable[[list[str]], AzureSource] | None" = None) -> FleetInventory:
+                   azure_source: AzureSource | None = None, live: LiveFleetReader | None = None,
+                   live_azure: Callable[[list[str]], AzureSource] | None = None) -> FleetInventory:
     """Read every cluster and Azure. ``SnapshotError`` (bad input) propagates; ``SourceError`` is data.
 
     Snapshot clusters are read from their folders; the others through ``live`` (concurrently, each
@@ -120,25 +166,4 @@ def read_inventory(fleet: Fleet, source_for: ClusterSourceFactory = snapshot_sou
         failures=tuple(sorted(failures, key=lambda f: f.name)),
         azure=azure,
         azure_failure=azure_failure,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Catalog:
-    """The inventory, resolved: what the reports, findings and planner read."""
-
-    inventory: FleetInventory
-    resolutions: tuple[ClusterResolution, ...]
-    azure: AzureIndex | None
-
-    @property
-    def uses(self) -> tuple[Use, ...]:
-        return tuple(u for r in self.resolutions for u in r.uses)
-
-
-def catalog(inventory: FleetInventory) -> Catalog:
-    return Catalog(
-        inventory=inventory,
-        resolutions=tuple(resolve(c) for c in inventory.clusters),
-        azure=AzureIndex.of(inventory.azure) if inventory.azure is not None else None,
     )

@@ -1,7 +1,9 @@
 """Regenerate ``sample_output/``: the example fleet through every command, with their default options.
 
-    python -m migrator.sample            # writes sample_output/ next to examples/
-    python -m migrator.sample --out DIR  # elsewhere (the staleness test renders into a temporary folder)
+    python examples/sample_output.py            # writes sample_output/ next to examples/
+    python examples/sample_output.py --out DIR  # elsewhere (the staleness test renders into a temporary folder)
+
+(A script of the repository, not of the package: the wheel does not carry it.)
 
 It runs the same functions as::
 
@@ -31,7 +33,7 @@ README = """\
 # Sample output
 
 The example fleet (`examples/fleet.yaml`) through every command, with their default options.
-Regenerate it with `python -m migrator.sample` (a test fails when it is stale).
+Regenerate it with `python examples/sample_output.py` (a test fails when it is stale).
 
 | File | Command |
 | --- | --- |
@@ -59,7 +61,7 @@ def generate(out: Path = DEFAULT_OUT, fleet: Path = FLEET) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m migrator.sample", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python examples/sample_output.py", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write (default: sample_output/)")
     args = parser.parse_args(argv)
     try:

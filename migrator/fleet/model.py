@@ -12,7 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -52,7 +59,7 @@ class ClusterSpec(_Model):
     terraform_issuer: str | None = None
 
     @model_validator(mode="after")
-    def _one_source(self) -> "ClusterSpec":
+    def _one_source(self) -> ClusterSpec:
         if self.snapshot is not None and self.context is not None:
             raise ValueError("give exactly one source: 'snapshot' or 'context', not both")
         return self
@@ -78,7 +85,7 @@ class AzureSpec(_Model):
     cloud: Literal["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"] = "AzureCloud"
 
     @model_validator(mode="after")
-    def _one_source(self) -> "AzureSpec":
+    def _one_source(self) -> AzureSpec:
         if self.snapshot is not None and self.live:
             raise ValueError("give exactly one source: 'snapshot' or 'live: true', not both")
         return self

@@ -1,5 +1,8 @@
 """One escaping filter per output language. Every value that enters a file goes through one.
 
+A leaf module: the pure core (findings' remediation commands, plan prerequisites) and the renderers
+both use it, and it imports nothing of the package.
+
 Hostile names (quotes, ``${...}``, ``$(...)``, backticks, newlines) must come out inert.
 
 The text filters escape each distinct string once (``_per_string``): a fleet's cluster, namespace and
@@ -139,3 +142,12 @@ def yaml_scalar(value: object) -> str:
     text = buf.getvalue()
     text = text.removesuffix("\n").removesuffix("\n...")
     return text
+
+
+_NOT_DNS = re.compile(r"[^a-z0-9-]+")
+
+
+def dns_name(text: str, suffix: str = "") -> str:
+    """A DNS-1123 name made from ``text`` (lower case, '-' for anything else), at most 63 characters."""
+    base = _NOT_DNS.sub("-", text.lower()).strip("-") or "x"
+    return (base[: 63 - len(suffix)].rstrip("-") + suffix)[:63]

@@ -1,4 +1,4 @@
-"""Live access for the commands: builds the ARM reader and the live fleet reader a fleet needs.
+"""Live access: builds the ARM reader and the live fleet reader a fleet needs.
 
 The credential is ``DefaultAzureCredential`` (``az login``, managed identity, environment, workload
 identity) unless one is injected (tests, private clouds); the ARM endpoint and CA bundle can be
@@ -7,9 +7,10 @@ overridden for private clouds and the local test servers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from migrator.clock import Clock
 from migrator.fleet import Fleet
@@ -29,7 +30,8 @@ class LiveSettings:
     ca_bundle: str | None = None
     credential: Any = None  # a TokenCredential; DefaultAzureCredential when None
     clock: Clock | None = None
-    progress: bool = True  # per-cluster progress on a terminal (never in pipes or CI)
+    #: the live reader's class: the commands pass one that shows per-cluster progress on a terminal
+    reader_class: type[LiveFleetReader] = LiveFleetReader
 
 
 def needs_arm(fleet: Fleet) -> bool:
@@ -55,10 +57,7 @@ def live_access(fleet: Fleet, settings: LiveSettings, **hooks: Any
         options = LiveOptions(concurrency=settings.concurrency, cluster_deadline=settings.cluster_deadline,
                               kube=KubeReadOptions(request_timeout=settings.request_timeout, page_limit=settings.page_limit),
                               kubeconfig=settings.kubeconfig)
-        from migrator.commands.progress import ProgressFleetReader, wanted
-
-        reader_class = ProgressFleetReader if settings.progress and wanted() else LiveFleetReader
-        reader = reader_class(arm=arm, options=options, clock=settings.clock,
+        reader = settings.reader_class(arm=arm, options=options, clock=settings.clock,
                               on_page=hooks.get("on_page"), on_managed_cluster=hooks.get("on_managed_cluster"),
                               on_scale_sets=hooks.get("on_scale_sets"))
     azure_factory = None

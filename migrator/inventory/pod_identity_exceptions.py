@@ -9,12 +9,22 @@ NMI's rules (aad-pod-identity ``pkg/nmi/server/server.go``, ``pkg/pod/pod.go`` I
   labels for them: it is in force only under controllers older than v1.6.
 
 Add-on exceptions (``podIdentityProfile.userAssignedIdentityExceptions``) count like CRD objects.
+
+Also here: the pods that must bypass NMI while it runs (the Flux extension's, by their
+``app.kubernetes.io/name``) and the exception manifest that lets them (one object per label pair,
+camelCase ``podLabels``, which every version reads). Findings, plan and render share these facts.
 """
 
 from __future__ import annotations
 
+from migrator.escape import dns_name
 from migrator.inventory.model import Labels, PodIdentityException, Schema
 from migrator.inventory.resolve import ClusterResolution
+from migrator.kinds import AAD_POD_IDENTITY_GROUP
+
+FLUX_NAME_LABEL = "app.kubernetes.io/name"
+#: microsoft.flux: the Flux controllers; flux-extension: the extension's agents (fluxconfig-agent/-controller)
+FLUX_NAMES = ("microsoft.flux", "flux-extension")
 
 
 def in_force(resolution: ClusterResolution) -> tuple[PodIdentityException, ...]:
@@ -37,3 +47,15 @@ def excepted_by(exceptions: tuple[PodIdentityException, ...], namespace: str, la
         if exception.namespace == namespace and matching_pairs(exception, labels):
             return exception
     return None
+
+
+def exception_name(value: str) -> str:
+    """The name of the exception made for one label value."""
+    return dns_name(value, "-exception")
+
+
+def exception_manifest(namespace: str, key: str, value: str) -> dict[str, object]:
+    """One AzurePodIdentityException for one label pair, camelCase ``podLabels`` (every version reads it)."""
+    return {"apiVersion": f"{AAD_POD_IDENTITY_GROUP}/v1", "kind": "AzurePodIdentityException",
+            "metadata": {"name": exception_name(value), "namespace": namespace},
+            "spec": {"podLabels": {key: value}}}
