@@ -13,7 +13,9 @@ import contextlib
 import datetime as _dt
 import threading
 import time
-from typing import AsyncContextManager, AsyncIterator, Callable, Protocol
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
 
 
 class Clock(Protocol):
@@ -31,7 +33,7 @@ class Clock(Protocol):
     async def asleep(self, seconds: float) -> None:
         """Wait ``seconds`` in a coroutine."""
 
-    def timeout(self, seconds: float) -> AsyncContextManager[None]:
+    def timeout(self, seconds: float) -> AbstractAsyncContextManager[object]:
         """``async with``: the block is cancelled with ``TimeoutError`` once ``seconds`` have passed."""
 
 
@@ -51,7 +53,7 @@ class SystemClock:
     async def asleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))
 
-    def timeout(self, seconds: float) -> AsyncContextManager[None]:
+    def timeout(self, seconds: float) -> AbstractAsyncContextManager[object]:
         return asyncio.timeout(seconds)
 
 
@@ -68,7 +70,7 @@ class ManualClock:
         self._t = 0.0
         self._start = start or _dt.datetime(2026, 1, 1, tzinfo=_dt.UTC)
         self.sleeps: list[float] = []
-        self._deadlines: dict[object, tuple[float, Callable[[], None]]] = {}
+        self._deadlines: dict[object, tuple[float, Callable[[], object]]] = {}
 
     def monotonic(self) -> float:
         with self._lock:

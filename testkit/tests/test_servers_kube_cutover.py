@@ -11,7 +11,6 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-
 WI = {"azure.workload.identity/use": "true"}
 
 

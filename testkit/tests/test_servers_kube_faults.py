@@ -102,7 +102,7 @@ def test_a_hang_can_advance_the_shared_clock(kube, clock, cluster):
     with pytest.raises(urllib3.exceptions.ReadTimeoutError):
         v1.list_namespaced_pod("load", _request_timeout=0.2)  # this client's timeout is a real one
     assert clock.monotonic() == 31
-    hung = [r for r in kube.requests if r.verb == "list"][0]
+    hung = next(r for r in kube.requests if r.verb == "list")
     assert hung.clock_time == 0 and hung.status is None  # arrived at 0, still unanswered
     kube.release_hangs()
     assert len(v1.list_namespaced_pod("load").items) == 5  # times=1: the next one is served

@@ -10,7 +10,6 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 
-
 @pytest.fixture
 def api(kube, snapshot_root):  # type: ignore[no-untyped-def]
     kube.add_cluster("aks-demo", os.path.join(snapshot_root, "aks-demo"))

@@ -23,11 +23,11 @@ from migrator.cutover.report import PlainReporter
 from migrator.errors import ExitCode, MigratorError
 from migrator.plan.model import Plan, encode
 from migrator.sources.retry import RetryPolicy
-from tests.conftest import EXAMPLES
-from tests.cutover.lab import write_lab_fleet
 from testkit import KubeServer
 from testkit.arm_server import ArmServer
 from testkit.credentials import STATIC_TOKEN
+from tests.conftest import EXAMPLES
+from tests.cutover.lab import write_lab_fleet
 
 SHARED_NS = "shared"
 WEU = "aks-prod-weu"

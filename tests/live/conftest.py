@@ -11,10 +11,10 @@ import pytest
 
 from migrator.clock import ManualClock
 from migrator.sources.access import LiveSettings
-from tests.conftest import EXAMPLES
 from testkit import KubeServer
 from testkit.arm_server import ArmServer
 from testkit.credentials import STATIC_TOKEN
+from tests.conftest import EXAMPLES
 
 
 @dataclass

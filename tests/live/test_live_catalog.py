@@ -14,9 +14,9 @@ from migrator.commands.catalog import build_report
 from migrator.commands.snapshot import run_snapshot
 from migrator.errors import ExitCode
 from migrator.report.json import render
+from testkit import error, forbidden, hang, throttle
 from tests.conftest import EXAMPLES, REPO
 from tests.live.conftest import Served
-from testkit import error, forbidden, hang, throttle
 
 
 def _view(served: Served, fleet: Path, **settings: object) -> tuple[dict, bool]:
