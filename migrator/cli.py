@@ -270,7 +270,7 @@ def change_options(fn: F) -> F:
 
 def _access(kw: dict) -> object:
     """Access settings from the options; a caller may inject a credential, clock or operator via ``obj``."""
-    from migrator.cutover.connect import Access
+    from migrator.cutover import Access
 
     injected = click.get_current_context().obj or {}
     access = Access(kubeconfig=kw.pop("kubeconfig", None), context=kw.pop("context", None),
@@ -283,7 +283,7 @@ def _access(kw: dict) -> object:
 
 
 def _options(kw: dict, **extra: object) -> object:
-    from migrator.cutover.context import Options
+    from migrator.cutover import Options
 
     return Options(dry_run=kw.pop("dry_run", False), yes=kw.pop("yes", False),
                    rollout_timeout=kw.pop("rollout_timeout", 600.0), lease_duration=kw.pop("lease_duration", 60),

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from migrator.clock import ManualClock
-from migrator.cutover.report import PlainReporter
+from migrator.cutover.engine.console import PlainReporter
 from testkit import KubeServer
 from testkit.arm_server import ArmServer
 from testkit.credentials import STATIC_TOKEN

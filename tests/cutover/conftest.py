@@ -16,10 +16,10 @@ import pytest
 
 from migrator.clock import ManualClock
 from migrator.commands.plan import plan_for_fleet
-from migrator.cutover.connect import Access
-from migrator.cutover.context import Interrupts, Options
-from migrator.cutover.journal import read_journal
-from migrator.cutover.report import PlainReporter
+from migrator.cutover.clients.connection import Access
+from migrator.cutover.engine.console import PlainReporter
+from migrator.cutover.engine.context import Interrupts, Options
+from migrator.cutover.engine.journal import read_journal
 from migrator.errors import ExitCode, MigratorError
 from migrator.plan.model import Plan, encode
 from migrator.sources.retry import RetryPolicy

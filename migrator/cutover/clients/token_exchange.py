@@ -20,10 +20,14 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from migrator.clock import Clock
 from migrator.sources.retry import RETRYABLE_STATUS, RetryPolicy, parse_retry_after
+
+if TYPE_CHECKING:
+    from azure.core import PipelineClient
+    from azure.core.rest import HttpRequest, HttpResponse
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _AADSTS = re.compile(r"AADSTS(\d+)")
@@ -33,9 +37,10 @@ def jwt_claims(token: str) -> dict[str, Any]:
     """The payload of a JWT, unverified (we only read what the API server put there)."""
     try:
         payload = token.split(".")[1]
-        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))  # type: ignore[no-any-return]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (IndexError, ValueError):
         return {}
+    return claims if isinstance(claims, dict) else {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +71,9 @@ class TokenExchanger:
         kwargs: dict[str, Any] = {}
         if connection_verify is not None:
             kwargs["connection_verify"] = connection_verify
-        self._client = PipelineClient(self.authority, policies=[HeadersPolicy(), UserAgentPolicy("wi-migrator")],
-                                      transport=RequestsTransport(**kwargs))
+        self._client: PipelineClient[HttpRequest, HttpResponse] = PipelineClient(
+            self.authority, policies=[HeadersPolicy(), UserAgentPolicy("wi-migrator")],
+            transport=RequestsTransport(**kwargs))
 
     def exchange_once(self, tenant: str, client_id: str, assertion: str) -> tuple[int, dict[str, Any]]:
         from azure.core.exceptions import ServiceRequestError, ServiceResponseError

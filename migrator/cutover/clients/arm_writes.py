@@ -28,12 +28,12 @@ from migrator.clock import Clock
 from migrator.cutover.errors import StepFailed
 from migrator.errors import SourceError
 from migrator.plan.model import ClusterPlan
-from migrator.sources.arm import API_CONTAINERSERVICE, error_message
+from migrator.sources.arm import API_CONTAINERSERVICE, ArmReader, error_message
 from migrator.sources.retry import RETRYABLE_STATUS, RetryPolicy, parse_retry_after
 
 
 class ManagedClusterWriter:
-    def __init__(self, arm: Any, cluster: ClusterPlan, *, clock: Clock, retry: RetryPolicy = RetryPolicy(),
+    def __init__(self, arm: ArmReader, cluster: ClusterPlan, *, clock: Clock, retry: RetryPolicy = RetryPolicy(),
                  timeout: float = 1800.0, poll: float = 15.0, on_event: Callable[..., None] | None = None,
                  rng: random.Random | None = None) -> None:
         self.arm = arm

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
 from migrator.clock import Clock
 from migrator.errors import Location, OutputError
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:8]
 
 
 def default_journal_path() -> Path:

@@ -8,7 +8,10 @@ warnings and errors to stderr. Questions are asked on the terminal only (``ask``
 from __future__ import annotations
 
 import sys
-from typing import IO, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from rich.status import Status
 
 
 class Reporter(Protocol):
@@ -101,7 +104,7 @@ class RichReporter(PlainReporter):
 
         self.console = Console()
         self.err_console = Console(stderr=True)
-        self._status = None
+        self._status: Status | None = None
 
     def header(self, title: str, lines: list[str]) -> None:
         self.console.print(f"[bold]{title}[/bold]", highlight=False)
@@ -142,13 +145,13 @@ class RichReporter(PlainReporter):
     def waiting(self, text: str) -> None:
         if self._status is None:
             self._status = self.console.status(text)
-            self._status.start()  # type: ignore[attr-defined]
+            self._status.start()
         else:
-            self._status.update(text)  # type: ignore[attr-defined]
+            self._status.update(text)
 
     def done_waiting(self) -> None:
         if self._status is not None:
-            self._status.stop()  # type: ignore[attr-defined]
+            self._status.stop()
             self._status = None
 
     def ask(self, question: str) -> bool:

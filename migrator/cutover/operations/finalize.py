@@ -24,27 +24,30 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from migrator.cutover.context import Run, StepBase
+from migrator.cutover import preflight
+from migrator.cutover.clients.kube_api import MERGE, KubeApiError
+from migrator.cutover.engine.context import Run, Step, StepBase, StepResult
+from migrator.cutover.engine.executor import Operation, Outcome
+from migrator.cutover.engine.record import Record
 from migrator.cutover.errors import StepFailed, StepRefused
-from migrator.cutover.executor import Operation
-from migrator.cutover.kube import MERGE, KubeApiError
-from migrator.cutover.record import Record
-from migrator.escape import hcl, hcl_ident, is_hcl_reference
+from migrator.cutover.operations.unbind import plan_bindings
+from migrator.escape import is_hcl_reference
+from migrator.inventory.model import ClusterInventory
+from migrator.inventory.podidentity import PodIdentityInstall, detect
+from migrator.plan.model import ClusterPlan
 
 AKS_ADDON_IDENTITY = re.compile(r"^(azurekeyvaultsecretsprovider|omsagent|ingressapplicationgateway|azurepolicy|"
                                 r"aciconnectorlinux|webapprouting|keda|azuremonitor)", re.I)
 CHART_VERSION = "v1.8.17"
 
 
-def _inv(run: Run, fresh: bool = False) -> Any:
+def _inv(run: Run, fresh: bool = False) -> ClusterInventory:
     if fresh or run.inventory is None:
         run.inventory = run.conn.inventory(run.target.cluster)
     return run.inventory
 
 
-def _install(run: Run) -> Any:
-    from migrator.inventory.podidentity import detect
-
+def _install(run: Run) -> PodIdentityInstall:
     return detect(_inv(run))
 
 
@@ -57,12 +60,13 @@ class FinalizePreflight(StepBase):
     title = "preflight checks (read-only): no binding may remain"
     mutates = False
 
+    def __init__(self, known: dict[str, str]) -> None:
+        self.known = known  # filled here, read by the report: resource ID (lower case) -> what says it is one
+
     def check(self, run: Run) -> None:
-        from migrator.cutover.steps import refuse_if_leased
-        from migrator.cutover.unbind import plan_bindings
         from migrator.inventory.resolve import resolve
 
-        refuse_if_leased(run)
+        preflight.refuse_if_leased(run)
         inv = _inv(run, fresh=True)
         served = plan_bindings(run, None)
         remaining, todo = [], []
@@ -90,17 +94,15 @@ class FinalizePreflight(StepBase):
         for c in run.target.plan.credentials:
             if c.cluster == run.target.cluster.name and c.identity.resource_id:
                 known.setdefault(c.identity.resource_id.lower(), f"identity {c.identity.name} (in the plan)")
-        run.cache["pod_identities"] = known
+        self.known.clear()
+        self.known.update(known)
         install = _install(run)
         nmi = ", ".join(f"{c.ref.namespace}/{c.ref.name} ({c.install})" for c in install.nmi) or "none"
         mic = ", ".join(f"{c.ref.namespace}/{c.ref.name}" for c in install.mic) or "none"
         run.reporter.info(f"no binding left; NMI: {nmi}; MIC: {mic}; add-on: "
                           f"{'enabled' if install.addon_enabled else 'off'}")
 
-    def act(self, run: Run) -> None:
-        pass
-
-    def verify(self, run: Run) -> str:
+    def verify(self, run: Run, result: StepResult) -> str:
         return "no binding remains"
 
 
@@ -133,8 +135,8 @@ class RemoveIdentities(StepBase):
     def done(self, run: Run) -> bool:
         return not self._targets(run)
 
-    def act(self, run: Run) -> None:
-        self._n = 0
+    def act(self, run: Run) -> StepResult:
+        n = 0
         for obj in self._targets(run):
             run.interrupts.check()
             m = obj.get("metadata") or {}
@@ -142,13 +144,14 @@ class RemoveIdentities(StepBase):
             _remove(run, "AzureIdentity", obj)
             run.reporter.diff(f"AzureIdentity {m.get('namespace')}/{m.get('name')}",
                               [f"- {spec.get('resourceID') or spec.get('ResourceID') or spec.get('clientID') or ''}"])
-            self._n += 1
+            n += 1
+        return StepResult(n)
 
-    def verify(self, run: Run) -> str:
+    def verify(self, run: Run, result: StepResult) -> str:
         if not run.dry_run and not self.done(run):
             raise StepFailed("an AzureIdentity is still there after its deletion (does the AKS add-on still "
                              "declare it?)")
-        return f"{getattr(self, '_n', 0)} removed" + (" (dry run)" if run.dry_run else "")
+        return f"{result.count} removed" + (" (dry run)" if run.dry_run else "")
 
 
 class RemoveExceptions(StepBase):
@@ -164,17 +167,18 @@ class RemoveExceptions(StepBase):
     def done(self, run: Run) -> bool:
         return bool(_install(run).nmi) or not _crd_objects(run, "AzurePodIdentityException")
 
-    def act(self, run: Run) -> None:
-        self._n = 0
+    def act(self, run: Run) -> StepResult:
+        n = 0
         for obj in _crd_objects(run, "AzurePodIdentityException"):
             m = obj.get("metadata") or {}
             _remove(run, "AzurePodIdentityException", obj)
             run.reporter.diff(f"AzurePodIdentityException {m.get('namespace')}/{m.get('name')}",
                               [f"- podLabels {(obj.get('spec') or {}).get('podLabels')}"])
-            self._n += 1
+            n += 1
+        return StepResult(n)
 
-    def verify(self, run: Run) -> str:
-        return f"{getattr(self, '_n', 0)} removed" + (" (dry run)" if run.dry_run else "")
+    def verify(self, run: Run, result: StepResult) -> str:
+        return f"{result.count} removed" + (" (dry run)" if run.dry_run else "")
 
 
 class ClearAssigned(StepBase):
@@ -190,8 +194,8 @@ class ClearAssigned(StepBase):
     def done(self, run: Run) -> bool:
         return bool(_install(run).mic) or not _crd_objects(run, "AzureAssignedIdentity")
 
-    def act(self, run: Run) -> None:
-        self._n = 0
+    def act(self, run: Run) -> StepResult:
+        n = 0
         for obj in _crd_objects(run, "AzureAssignedIdentity"):
             m = obj.get("metadata") or {}
             ns, name = m.get("namespace"), m.get("name", "")
@@ -212,10 +216,11 @@ class ClearAssigned(StepBase):
             run.reporter.diff(f"AzureAssignedIdentity {ns}/{name}",
                               [f"- finalizers {m.get('finalizers') or []}, deleted (pod "
                                f"{(obj.get('spec') or {}).get('podNamespace')}/{(obj.get('spec') or {}).get('pod')})"])
-            self._n += 1
+            n += 1
+        return StepResult(n)
 
-    def verify(self, run: Run) -> str:
-        return f"{getattr(self, '_n', 0)} cleared" + (" (dry run)" if run.dry_run else "")
+    def verify(self, run: Run, result: StepResult) -> str:
+        return f"{result.count} cleared" + (" (dry run)" if run.dry_run else "")
 
 
 class Report(StepBase):
@@ -223,21 +228,25 @@ class Report(StepBase):
     title = "what is left for you to do"
     mutates = False
 
+    def __init__(self, known: dict[str, str]) -> None:
+        self.known = known  # the pod identities the preflight found, before step 1 removed their objects
 
-    def act(self, run: Run) -> None:
-        lines = report_lines(run)
-        run.cache["report"] = lines
+    def act(self, run: Run) -> StepResult:
+        lines = report_lines(run, self.known)
         for line in lines:
             run.reporter.info(line)
+        return StepResult(lines=tuple(lines))
 
-    def verify(self, run: Run) -> str:
+    def verify(self, run: Run, result: StepResult) -> str:
         return "see above"
 
 
 # ----------------------------------------------------------------------------- the report
 
 
-def report_lines(run: Run) -> list[str]:
+def report_lines(run: Run, known: dict[str, str]) -> list[str]:
+    """What only the operator can do, numbered; ``known``: resource IDs (lower case) known to be pod
+    identities, for the scale-set list."""
     inv = _inv(run, fresh=True)
     install = _install(run)
     cp = run.target.cluster
@@ -295,7 +304,6 @@ def report_lines(run: Run) -> list[str]:
         step("delete the CRDs once NMI and MIC are gone (Helm never deletes them; the add-on may leave them):")
         lines.append(f"     kubectl delete customresourcedefinition {' '.join(crds)}")
     # 3. identities on the node pools
-    known: dict[str, str] = run.cache.get("pod_identities") or {}
     kubelet = (inv.facts.kubelet_identity_resource_id or "").lower() if inv.facts else ""
     node_rg = inv.facts.node_resource_group if inv.facts else None
     unassign, other = [], []
@@ -327,45 +335,31 @@ def report_lines(run: Run) -> list[str]:
     if cp.terraform_issuer and install.addon_enabled:
         step("in Terraform (azurerm has no podIdentityProfile: the add-on is switched off through azapi; replace "
              "the azapi resource that turned it on, if your configuration has one):")
-        lines.extend("     " + x for x in terraform_disable_addon(run).splitlines())
+        lines.extend("     " + x for x in terraform_disable_addon(cp).splitlines())
     if not steps:
         lines.append("nothing is left to do: AAD Pod Identity is gone from this cluster")
     return lines
 
 
-def terraform_disable_addon(run: Run) -> str:
-    """An ``azapi_update_resource`` that turns the pod identity add-on off (every value escaped for HCL)."""
+def terraform_disable_addon(cluster: ClusterPlan) -> str:
+    """An ``azapi_update_resource`` that turns the pod identity add-on off (templates/cutover/; every value
+    goes through its HCL filter)."""
+    from migrator.render.templates import render
     from migrator.sources.arm import API_CONTAINERSERVICE
 
-    cp = run.target.cluster
-    ref = cp.terraform_issuer or ""
+    ref = cluster.terraform_issuer or ""
+    resource_ref = None
     if is_hcl_reference(ref) and ref.endswith(".oidc_issuer_url") and \
             ref.startswith(("azurerm_kubernetes_cluster.", "data.azurerm_kubernetes_cluster.")):
-        resource_id = ref[: -len(".oidc_issuer_url")] + ".id"
-    else:
-        resource_id = hcl(f"/subscriptions/{cp.subscription_id}/resourceGroups/{cp.resource_group}/providers/"
-                          f"Microsoft.ContainerService/managedClusters/{cp.name}")
-    label = hcl_ident(re.sub(r"^(?=[^A-Za-z_])", "aks_", re.sub(r"[^A-Za-z0-9_-]", "_", cp.name))
-                      + "_disable_pod_identity")
-    return "\n".join([
-        f"resource \"azapi_update_resource\" \"{label}\" {{",
-        f"  type        = {hcl('Microsoft.ContainerService/managedClusters@' + API_CONTAINERSERVICE)}",
-        f"  resource_id = {resource_id}",
-        "  body = {",
-        "    properties = {",
-        "      podIdentityProfile = {",
-        "        enabled = false",
-        "      }",
-        "    }",
-        "  }",
-        "}",
-    ])
+        resource_ref = ref[: -len(".oidc_issuer_url")] + ".id"
+    resource_id = (f"/subscriptions/{cluster.subscription_id}/resourceGroups/{cluster.resource_group}/providers/"
+                   f"Microsoft.ContainerService/managedClusters/{cluster.name}")
+    label = re.sub(r"^(?=[^A-Za-z_])", "aks_", re.sub(r"[^A-Za-z0-9_-]", "_", cluster.name)) + "_disable_pod_identity"
+    return render("cutover/disable_pod_identity.tf.j2", label=label, api_version=API_CONTAINERSERVICE,
+                  resource_ref=resource_ref, resource_id=resource_id)
 
 
-FINALIZE_STEPS: tuple[type, ...] = (FinalizePreflight, RemoveIdentities, RemoveExceptions, ClearAssigned, Report)
-
-
-def _confirm(run: Run, pending: list[Any]) -> list[str]:
+def _confirm(run: Run, pending: list[Step]) -> list[str]:
     keys = {s.key for s in pending}
     lines = []
     if "remove-identities" in keys:
@@ -379,10 +373,10 @@ def _confirm(run: Run, pending: list[Any]) -> list[str]:
     return lines
 
 
-def _finished(run: Run) -> list[str]:
+def _finished(run: Run, outcome: Outcome) -> list[str]:
     if run.dry_run:
         return ["dry run complete: nothing was changed"]
-    report = run.cache.get("report") or []
+    report = outcome.results[Report.key].lines if Report.key in outcome.results else ()
     if report and report[0].startswith("nothing is left to do"):
         return [f"finalized: AAD Pod Identity is gone from {run.target.cluster.name} ({run.changed} change(s) made by "
                 "this run)"]
@@ -391,6 +385,8 @@ def _finished(run: Run) -> list[str]:
 
 
 def finalize_operation(run: Run) -> Operation:
-    return Operation(name="finalize", title="finalize", steps=[cls() for cls in FINALIZE_STEPS],
+    known: dict[str, str] = {}
+    steps = [FinalizePreflight(known), RemoveIdentities(), RemoveExceptions(), ClearAssigned(), Report(known)]
+    return Operation(name="finalize", title="finalize", steps=steps,
                      command=f"migrate finalize --plan {run.plan_ref} --cluster {run.target.cluster.name}",
                      confirm=_confirm, finished=_finished, checks_when_done=True)

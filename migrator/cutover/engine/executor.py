@@ -1,4 +1,4 @@
-"""Runs named steps against one namespace: the I/O loop around ``steps.py``.
+"""Runs named steps against one namespace: the I/O loop around the operations' steps.
 
 For each step in order: stop if Ctrl-C was pressed; skip a mutating step whose postcondition already
 holds on the live cluster (that is how a re-run resumes); otherwise check → act → verify, reporting
@@ -9,12 +9,19 @@ crash leaves it to expire). Used by cutover, rollback and unbind alike.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from migrator.cutover.connect import Access, Connections, new_run_id
-from migrator.cutover.context import Interrupts, Options, Run, Step
+from migrator.cutover.clients.connection import Access, Connections
+from migrator.cutover.clients.kube_api import KubeApiError
+from migrator.cutover.engine.console import Reporter, can_ask
+from migrator.cutover.engine.context import Interrupts, Options, Run, Step, StepResult
+from migrator.cutover.engine.journal import Journal, new_run_id
+from migrator.cutover.engine.lease import Lease
+from migrator.cutover.engine.record import Record
 from migrator.cutover.errors import (
     ClusterUnreachable,
     ConfirmationRefused,
@@ -23,11 +30,6 @@ from migrator.cutover.errors import (
     StepError,
     StepFailed,
 )
-from migrator.cutover.journal import Journal
-from migrator.cutover.kube import KubeApiError
-from migrator.cutover.lease import Lease
-from migrator.cutover.record import Record
-from migrator.cutover.report import Reporter, can_ask
 from migrator.cutover.target import NamespaceTarget
 from migrator.errors import MigratorError
 
@@ -38,6 +40,7 @@ class Outcome:
     changed: int
     steps_run: list[str] = field(default_factory=list)
     steps_skipped: list[str] = field(default_factory=list)
+    results: dict[str, StepResult] = field(default_factory=dict)  # what each step that ran did, by key
 
 
 @dataclass
@@ -48,9 +51,9 @@ class Operation:
     title: str
     steps: Sequence[Step]
     command: str  # how to run it again (shown when resuming)
-    confirm: Callable[[Run, list[Any]], list[str]]  # what will change, for the question
-    finished: Callable[[Run], list[str]]  # closing lines (next steps)
-    on_step_done: Callable[[Run, Any], None] = lambda run, step: None
+    confirm: Callable[[Run, list[Step]], list[str]]  # what will change (the pending steps), for the question
+    finished: Callable[[Run, Outcome], list[str]]  # closing lines (next steps), from what the steps did
+    on_step_done: Callable[[Run, Step], None] = lambda run, step: None
     #: bookkeeping a crashed run may have left undone once every step holds (the record's final state):
     #: returns True when the record must be written
     unsettled: Callable[[Run], bool] = lambda run: False
@@ -66,7 +69,7 @@ def make_run(target: NamespaceTarget, conn: Connections, access: Access, options
     """A run on one namespace (or, with ``scope``, on the cluster: its lease is ``lease_name`` in
     ``lease_namespace``)."""
     kube = conn.kube(target.cluster)
-    holder = f"{access.who()} pid={__import__('os').getpid()} run={journal.base['run']}"
+    holder = f"{access.who()} pid={os.getpid()} run={journal.base['run']}"
 
     def on_lease(event: str, **fields: Any) -> None:
         journal.write(event, cluster=target.cluster.name, namespace=lease_namespace or target.namespace, **fields)
@@ -93,7 +96,7 @@ def execute(run: Run, op: Operation, *, stdin: Any = None) -> Outcome:
     run.reporter.header(f"{op.title} {run.label}{mode}",
                         [f"{i}. {s.title}" for i, s in enumerate(steps, 1)])
     journal.write("start", **where, dryRun=run.dry_run or None)
-    current: tuple[int, Any] | None = None
+    current: tuple[int, Step] | None = None
     asked = False
     try:
         with run.interrupts:
@@ -110,9 +113,8 @@ def execute(run: Run, op: Operation, *, stdin: Any = None) -> Outcome:
                 for index, step in enumerate(steps, 1):
                     run.interrupts.check(f"before step {index}")
                     if step.mutates and step.done(run):
-                        why = step.why_skipped(run) if hasattr(step, "why_skipped") else None
                         run.reporter.step_skipped(index, total, step.title,
-                                                  why or "already done (verified on the cluster)")
+                                                  step.why_skipped(run) or "already done (verified on the cluster)")
                         outcome.steps_skipped.append(step.key)
                         continue
                     if step.mutates and not asked:
@@ -123,8 +125,9 @@ def execute(run: Run, op: Operation, *, stdin: Any = None) -> Outcome:
                     run.reporter.step_started(index, total, step.title)
                     journal.write("step-start", **where, step=step.key)
                     step.check(run)
-                    step.act(run)
-                    summary = step.verify(run)
+                    result = step.act(run)
+                    summary = step.verify(run, result)
+                    outcome.results[step.key] = result
                     if step.mutates and not run.dry_run:
                         op.on_step_done(run, step)
                     run.reporter.step_done(index, total, step.title, summary)
@@ -133,7 +136,7 @@ def execute(run: Run, op: Operation, *, stdin: Any = None) -> Outcome:
                     current = None
                 outcome.completed = True
                 outcome.changed = run.changed
-                run.reporter.footer(op.finished(run))
+                run.reporter.footer(op.finished(run, outcome))
                 journal.write("done", **where, changed=run.changed, dryRun=run.dry_run or None)
                 return outcome
             except KubeApiError as exc:
@@ -158,7 +161,7 @@ def execute(run: Run, op: Operation, *, stdin: Any = None) -> Outcome:
         _release(run)
 
 
-def _translate(run: Run, exc: KubeApiError, current: tuple[int, Any] | None) -> MigratorError:
+def _translate(run: Run, exc: KubeApiError, current: tuple[int, Step] | None) -> MigratorError:
     """An API error no step handled: a refusal to say plainly (403, 401), or a failed step."""
     what = f"{current[1].title}: " if current else ""
     if exc.status == 401:
@@ -170,7 +173,7 @@ def _translate(run: Run, exc: KubeApiError, current: tuple[int, Any] | None) -> 
     return StepFailed(f"{what}{exc.message}")
 
 
-def _interrupted(run: Run, op: Operation, current: tuple[int, Any] | None, exc: Interrupted) -> Interrupted:
+def _interrupted(run: Run, op: Operation, current: tuple[int, Step] | None, exc: Interrupted) -> Interrupted:
     where = f" during step {current[0]} ({current[1].title})" if current else ""
     run.journal.write("interrupted", **run.where, step=current[1].key if current else None)
     return Interrupted(f"{exc.message}: stopped{where}; every change made so far is recorded in the cluster, and "
@@ -187,7 +190,7 @@ def _release(run: Run) -> None:
         run.journal.write("lease-release-failed", **run.where, error=exc.message)
 
 
-def _confirm(run: Run, op: Operation, pending: list[Any], stdin: Any) -> None:
+def _confirm(run: Run, op: Operation, pending: list[Step], stdin: Any) -> None:
     if run.dry_run:
         return
     lines = op.confirm(run, pending)
@@ -204,6 +207,6 @@ def _confirm(run: Run, op: Operation, pending: list[Any], stdin: Any) -> None:
     run.journal.write("confirmed", **run.where, by="prompt")
 
 
-def new_journal(path: Any, access: Access, command: str) -> Journal:
+def new_journal(path: Path | None, access: Access, command: str) -> Journal:
     return Journal(path, clock=access.clock, run=new_run_id(), operator=access.who(), command=command)
 

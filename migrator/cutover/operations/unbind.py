@@ -12,7 +12,7 @@ The bindings in scope are the ones the plan traced the namespace's identities to
   full document is written to the record of every planned namespace it served and to the journal;
 * a pod identity of the AKS add-on (``podIdentityProfile``, where the add-on also materializes the
   binding in the cluster and would put it back): removed through ARM, all of the cluster's in one
-  managed-cluster update (``armwrite.py``: ETag, 409 while another operation runs, long-running
+  managed-cluster update (``clients/arm_writes.py``: ETag, 409 while another operation runs, long-running
   operation), the entries kept in the records first.
 
 ``migrate rollback`` recreates both from the record.
@@ -21,18 +21,19 @@ The bindings in scope are the ones the plan traced the namespace's identities to
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from migrator.cutover.connect import utc_text
-from migrator.cutover.context import Run, StepBase
-from migrator.cutover.errors import StepFailed, StepRefused
-from migrator.cutover.executor import Operation
-from migrator.cutover.kube import KubeApiError
-from migrator.cutover.record import Record
-from migrator.cutover.rollback import cluster_writer
+from msgspec.structs import replace
 
-CLUSTER_LEASE = "wi-migrator-cluster"
-CLUSTER_LEASE_NAMESPACE = "default"
+from migrator.cutover import preflight
+from migrator.cutover.clients.kube_api import KubeApiError
+from migrator.cutover.engine.context import Run, Step, StepBase, StepResult
+from migrator.cutover.engine.executor import Operation, Outcome
+from migrator.cutover.engine.record import Record
+from migrator.cutover.errors import StepFailed, StepRefused
+from migrator.cutover.timestamps import utc_text
+from migrator.plan.model import Credential, ServiceAccountPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +56,8 @@ def plan_bindings(run: Run, namespace: str | None) -> dict[tuple[str, str], set[
     """(binding namespace, name) -> the planned namespaces it served, from the plan's ``why``."""
     plan, cluster = run.target.plan, run.target.cluster.name
     out: dict[tuple[str, str], set[str]] = {}
-    for item in (*plan.service_accounts, *plan.credentials):
+    items: list[ServiceAccountPlan | Credential] = [*plan.service_accounts, *plan.credentials]
+    for item in items:
         if item.cluster != cluster or (namespace is not None and item.namespace != namespace):
             continue
         for ref in item.why.bindings:
@@ -65,12 +67,10 @@ def plan_bindings(run: Run, namespace: str | None) -> dict[tuple[str, str], set[
     return out
 
 
-def candidates(run: Run, namespace: str | None, *, fresh: bool = False) -> list[Candidate]:
+def find_candidates(run: Run, namespace: str | None) -> list[Candidate]:
     """The plan's bindings for the scope that are still on the cluster, with what still matches them."""
     from migrator.inventory.resolve import resolve
 
-    if not fresh and "unbind" in run.cache:
-        return run.cache["unbind"]  # type: ignore[no-any-return]
     wanted = plan_bindings(run, namespace)
     served = plan_bindings(run, None)  # a binding in scope may serve other namespaces too
     inv = run.conn.inventory(run.target.cluster)
@@ -88,37 +88,53 @@ def candidates(run: Run, namespace: str | None, *, fresh: bool = False) -> list[
         matched = tuple(sorted(f"{w.ref.namespace}/{w.ref.kind}/{w.ref.name}" for w in m.workloads))
         serves = served.get((b.namespace, b.name), set()) | wanted[(b.namespace, b.name)]
         out.append(Candidate(b.namespace, b.name, b.selector, addon, tuple(sorted(serves)), matched))
-    run.cache["unbind"] = out
     return out
 
 
+@dataclass
+class Scope:
+    """What one unbind run is about: one namespace's bindings, or (``namespace`` None) the cluster's; the
+    candidates are read once per run (the preflight reads them afresh)."""
+
+    namespace: str | None
+    found: list[Candidate] | None = None
+
+    def candidates(self, run: Run, *, fresh: bool = False) -> list[Candidate]:
+        if fresh or self.found is None:
+            self.found = find_candidates(run, self.namespace)
+        return self.found
+
+
 def _addon_profile(run: Run) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    mc, _ = cluster_writer(run).read()
+    mc, _ = run.managed_cluster_writer().read()
     profile = (mc.get("properties") or {}).get("podIdentityProfile") or {}
     return mc, list(profile.get("userAssignedIdentities") or [])
 
 
-def _records(run: Run, namespaces: tuple[str, ...]) -> list[Record]:
-    scope = run.cache.get("scope_namespace")
+def _records(run: Run, scope: Scope, namespaces: tuple[str, ...]) -> list[Record]:
     out = [Record(run.kube, ns, dry_run=run.dry_run) for ns in namespaces]
-    if scope and scope not in namespaces:
-        out.append(Record(run.kube, scope, dry_run=run.dry_run))
+    if scope.namespace and scope.namespace not in namespaces:
+        out.append(Record(run.kube, scope.namespace, dry_run=run.dry_run))
     return out
 
 
-class UnbindPreflight(StepBase):
+class _ScopedStep(StepBase):
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+
+class UnbindPreflight(_ScopedStep):
     key = "preflight"
     title = "preflight checks (read-only)"
     mutates = False
 
     def check(self, run: Run) -> None:
-        from migrator.cutover.state import namespace_status
-        from migrator.cutover.steps import refuse_if_leased
+        from migrator.cutover.status import namespace_status
         from migrator.cutover.target import namespace_target
 
-        refuse_if_leased(run)
-        ns = run.cache.get("scope_namespace")
-        found = candidates(run, ns, fresh=True)
+        preflight.refuse_if_leased(run)
+        ns = self.scope.namespace
+        found = self.scope.candidates(run, fresh=True)
         problems = []
         namespaces = sorted({n for c in found for n in c.serves} | ({ns} if ns else set()))
         for name in namespaces:
@@ -141,27 +157,24 @@ class UnbindPreflight(StepBase):
         for c in found:
             run.reporter.info(f"{c.ref}: no workload matches it any more (served {', '.join(c.serves)})")
 
-    def act(self, run: Run) -> None:
-        pass
-
-    def verify(self, run: Run) -> str:
-        found = candidates(run, run.cache.get("scope_namespace"))
+    def verify(self, run: Run, result: StepResult) -> str:
+        found = self.scope.candidates(run)
         return f"{len(found)} binding(s) to remove, none in use"
 
 
-class RemoveBindings(StepBase):
+class RemoveBindings(_ScopedStep):
     key = "remove-bindings"
     title = "remove the AzureIdentityBindings (kept in the record)"
     mutates = True
 
     def _mine(self, run: Run) -> list[Candidate]:
-        return [c for c in candidates(run, run.cache.get("scope_namespace")) if c.addon is None]
+        return [c for c in self.scope.candidates(run) if c.addon is None]
 
     def done(self, run: Run) -> bool:
         return all(run.kube.get("AzureIdentityBinding", c.namespace, c.name) is None for c in self._mine(run))
 
-    def act(self, run: Run) -> None:
-        self._n = 0
+    def act(self, run: Run) -> StepResult:
+        n = 0
         for c in self._mine(run):
             run.interrupts.check()
             doc = run.kube.get("AzureIdentityBinding", c.namespace, c.name)
@@ -169,7 +182,7 @@ class RemoveBindings(StepBase):
                 continue
             kept = {k: v for k, v in doc.items() if k != "status"}
             kept["metadata"] = {k: v for k, v in (doc.get("metadata") or {}).items() if k != "managedFields"}
-            for record in _records(run, c.serves):
+            for record in _records(run, self.scope, c.serves):
                 record.remember(f"removed.AzureIdentityBinding.{c.namespace}.{c.name}", kept)
             run.journal.write("removed", **run.where, object=f"AzureIdentityBinding/{c.namespace}/{c.name}",
                               document=kept, dryRun=run.dry_run or None)
@@ -183,10 +196,11 @@ class RemoveBindings(StepBase):
             run.reporter.diff(c.ref, [f"- selector {c.selector} → {(doc.get('spec') or {}).get('azureIdentity')} "
                                       f"(kept in the record of {', '.join(c.serves)})"])
             run.changed += 1
-            self._n += 1
+            n += 1
+        return StepResult(n)
 
-    def verify(self, run: Run) -> str:
-        n = getattr(self, "_n", 0)
+    def verify(self, run: Run, result: StepResult) -> str:
+        n = result.count
         if run.dry_run:
             return f"{n} would be removed (dry run)"
         if not self.done(run):
@@ -194,13 +208,13 @@ class RemoveBindings(StepBase):
         return f"{n} removed"
 
 
-class RemoveAddonIdentities(StepBase):
+class RemoveAddonIdentities(_ScopedStep):
     key = "remove-addon-identities"
     title = "remove the add-on's pod identities (one managed-cluster update)"
     mutates = True
 
     def _mine(self, run: Run) -> list[Candidate]:
-        return [c for c in candidates(run, run.cache.get("scope_namespace")) if c.addon is not None]
+        return [c for c in self.scope.candidates(run) if c.addon is not None]
 
     def done(self, run: Run) -> bool:
         mine = self._mine(run)
@@ -210,8 +224,8 @@ class RemoveAddonIdentities(StepBase):
         present = {(e.get("namespace"), e.get("name")) for e in entries}
         return not any(c.addon in present for c in mine)
 
-    def act(self, run: Run) -> None:
-        self._n = 0
+    def act(self, run: Run) -> StepResult:
+        n = 0
         mine = self._mine(run)
         _, entries = _addon_profile(run)
         doomed = {c.addon for c in mine}
@@ -221,17 +235,17 @@ class RemoveAddonIdentities(StepBase):
                 continue
             kept = {k: v for k, v in entry.items() if k not in ("provisioningState", "provisioningInfo")}
             assert c.addon is not None
-            for record in _records(run, c.serves):
+            for record in _records(run, self.scope, c.serves):
                 record.remember(f"removed.addon.{c.addon[0]}.{c.addon[1]}", kept)
             run.journal.write("removed", **run.where, object=f"podIdentityProfile/{c.addon[0]}/{c.addon[1]}",
                               document=kept, dryRun=run.dry_run or None)
             run.reporter.diff(c.ref, [f"- bindingSelector {entry.get('bindingSelector') or entry.get('name')} → "
                                       f"{(entry.get('identity') or {}).get('resourceId')}"])
-            self._n += 1
+            n += 1
         if run.dry_run:
             run.reporter.info("dry run: ARM has no server-side dry run for managed clusters; this update was not "
                               "sent")
-            return
+            return StepResult(n)
 
         def remove(mc: dict[str, Any]) -> dict[str, Any] | None:
             profile = (mc.get("properties") or {}).get("podIdentityProfile") or {}
@@ -244,12 +258,13 @@ class RemoveAddonIdentities(StepBase):
             return mc
 
         what = f"removing {len(doomed)} pod identit{'y' if len(doomed) == 1 else 'ies'}"
-        puts = cluster_writer(run).update(remove, what)
+        puts = run.managed_cluster_writer().update(remove, what)
         run.journal.write("arm-updated", **run.where, puts=puts)
         run.changed += 1
+        return StepResult(n)
 
-    def verify(self, run: Run) -> str:
-        n = getattr(self, "_n", 0)
+    def verify(self, run: Run, result: StepResult) -> str:
+        n = result.count
         if run.dry_run:
             return f"{n} would be removed (dry run)"
         if not self.done(run):
@@ -257,41 +272,37 @@ class RemoveAddonIdentities(StepBase):
         return f"{n} removed in one managed-cluster update"
 
 
-UNBIND_STEPS: tuple[type, ...] = (UnbindPreflight, RemoveBindings, RemoveAddonIdentities)
-
-
-def _settle(run: Run) -> None:
-    ns = run.cache.get("scope_namespace")
+def _settle(run: Run, scope: Scope) -> None:
+    ns = scope.namespace
     namespaces = {ns} if ns else {n for (_bns, _b), served in plan_bindings(run, None).items() for n in served}
     for name in sorted(namespaces):
         record = Record(run.kube, name, dry_run=run.dry_run)
-        progress = dict(record.get("progress") or {})
-        if progress.get("state") in ("cut-over", None) or progress.get("operation") == "cutover":
-            progress.update(operation="unbind", state="unbound", unbound=utc_text(run.clock.now()))
-            record.put("progress", progress)
+        progress = record.progress
+        if progress.state in ("cut-over", None) or progress.operation == "cutover":
+            record.put_progress(replace(progress, operation="unbind", state="unbound",
+                                        unbound=utc_text(run.clock.now())))
 
 
-def _unsettled(run: Run) -> bool:
-    ns = run.cache.get("scope_namespace")
+def _unsettled(run: Run, scope: Scope) -> bool:
+    ns = scope.namespace
     if not ns:
         return False
-    progress = Record(run.kube, ns).get("progress") or {}
-    return progress.get("state") == "cut-over"
+    return Record(run.kube, ns).progress.state == "cut-over"
 
 
-def _confirm(run: Run, pending: list[Any]) -> list[str]:
+def _confirm(run: Run, pending: list[Step], scope: Scope) -> list[str]:
     return [f"remove {c.ref} (selector {c.selector}), kept in the record of {', '.join(c.serves)}"
-            for c in candidates(run, run.cache.get("scope_namespace"))]
+            for c in scope.candidates(run)]
 
 
-def _finished(run: Run) -> list[str]:
+def _finished(run: Run, outcome: Outcome, scope: Scope) -> list[str]:
     t = run.target
-    ns = run.cache.get("scope_namespace")
-    scope = f"--namespace {ns}" if ns else ""
+    ns = scope.namespace
+    flag = f"--namespace {ns}" if ns else ""
     if run.dry_run:
         return ["dry run complete: nothing was changed",
-                f"to apply: migrate unbind --plan {run.plan_ref} --cluster {t.cluster.name} {scope}".rstrip()]
-    _settle(run)
+                f"to apply: migrate unbind --plan {run.plan_ref} --cluster {t.cluster.name} {flag}".rstrip()]
+    _settle(run, scope)
     return [f"unbound: {run.label} no longer has pod identity bindings ({run.changed} change(s) made by this run)",
             f"rollback still works: migrate rollback --plan {run.plan_ref} --cluster {t.cluster.name} --namespace "
             f"{ns or '<namespace>'} (recreates them from the record)",
@@ -299,10 +310,12 @@ def _finished(run: Run) -> list[str]:
 
 
 def unbind_operation(run: Run, namespace: str | None) -> Operation:
-    run.cache["scope_namespace"] = namespace
+    scope = Scope(namespace)
     t = run.target
-    scope = f" --namespace {namespace}" if namespace else ""
-    return Operation(name="unbind", title="unbind", steps=[cls() for cls in UNBIND_STEPS],
-                     command=f"migrate unbind --plan {run.plan_ref} --cluster {t.cluster.name}{scope}",
-                     confirm=_confirm, finished=_finished, unsettled=_unsettled, settle=_settle,
+    flag = f" --namespace {namespace}" if namespace else ""
+    return Operation(name="unbind", title="unbind",
+                     steps=[UnbindPreflight(scope), RemoveBindings(scope), RemoveAddonIdentities(scope)],
+                     command=f"migrate unbind --plan {run.plan_ref} --cluster {t.cluster.name}{flag}",
+                     confirm=partial(_confirm, scope=scope), finished=partial(_finished, scope=scope),
+                     unsettled=partial(_unsettled, scope=scope), settle=partial(_settle, scope=scope),
                      already_done=f"nothing to unbind in {run.label}: the plan's bindings are gone already")

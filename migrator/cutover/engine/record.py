@@ -9,7 +9,9 @@ It holds what a rollback needs, so a rollback works from any machine with access
   it did not exist);
 * ``removed.<Kind>.<name>`` / ``removed.addon.<namespace>.<name>``: the full document of every
   AzureIdentityBinding (or add-on pod identity) ``migrate unbind`` removed, so it can be recreated;
-* ``progress``: the last operation, its state and when each step completed (shown by ``status``).
+* ``progress``: the last operation, its state and when each step completed (shown by ``status``),
+  read and written as the ``Progress`` struct: the JSON is the same as the dicts older releases
+  wrote (keys sorted, absent fields left out), so either reads the other's record.
 
 Values are JSON. Writes are merge patches of single keys (never a read-modify-write of the whole
 map), and go as dry runs under ``--dry-run``.
@@ -20,10 +22,45 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from migrator.cutover.kube import MERGE, KubeApi, KubeApiError
-from migrator.cutover.lease import MANAGED_BY
+import msgspec
+
+from migrator.cutover.clients.kube_api import MERGE, KubeApi, KubeApiError
+from migrator.cutover.engine.lease import MANAGED_BY
+from migrator.cutover.errors import StepFailed
 
 RECORD_NAME = "wi-migrator-record"
+PROGRESS = "progress"
+
+
+class StepMark(msgspec.Struct, frozen=True):
+    """When a mutating step of the cutover completed, and who ran it."""
+
+    at: str
+    by: str
+
+
+class LabelMark(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Step 5 (the label and its rollouts): when it started, and when its rollouts completed (since then,
+    ``--check-nmi-logs`` expects NMI to serve the namespace no token)."""
+
+    started: str | None = None
+    completed: str | None = None
+
+
+class Progress(msgspec.Struct, frozen=True, omit_defaults=True):
+    """The record's ``progress``: the last operation on the namespace and how far it got.
+
+    Written whole after each change (``msgspec.structs.replace`` of what was read); a field that is
+    not set is left out of the JSON, as older releases left the key out.
+    """
+
+    operation: str | None = None  # cutover | rollback | unbind
+    state: str | None = None  # in-progress | cut-over | unbound | rolled-back
+    steps: dict[str, StepMark] = {}  # the cutover's mutating steps, by key, as each completed
+    label: LabelMark | None = None
+    completed: str | None = None  # when the operation completed (cut over, rolled back)
+    by: str | None = None  # who rolled it back
+    unbound: str | None = None  # when unbind removed the namespace's bindings
 
 
 class Record:
@@ -84,6 +121,22 @@ class Record:
         self._write({key: json.dumps(value, sort_keys=True)})
         self.load()[key] = value
         return True
+
+    @property
+    def progress(self) -> Progress:
+        raw = self.get(PROGRESS)
+        if not raw:
+            return Progress()
+        try:
+            return msgspec.convert(raw, Progress)
+        except msgspec.ValidationError as exc:
+            raise StepFailed(f"the record {self.name} in namespace {self.namespace} has a progress this version "
+                             f"cannot read: {exc}",
+                             hint=f"kubectl --namespace {self.namespace} get configmap {self.name} --output yaml") \
+                from None
+
+    def put_progress(self, progress: Progress) -> None:
+        self.put(PROGRESS, msgspec.to_builtins(progress))
 
     def put(self, key: str, value: Any) -> None:
         self._write({key: json.dumps(value, sort_keys=True)})

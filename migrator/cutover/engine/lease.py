@@ -19,11 +19,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from migrator.clock import Clock
-from migrator.cutover.connect import micro_time, parse_time
+from migrator.cutover.clients.kube_api import KubeApi, KubeApiError
 from migrator.cutover.errors import LeaseHeld, LeaseLost
-from migrator.cutover.kube import KubeApi, KubeApiError
+from migrator.cutover.timestamps import micro_time, parse_time
 
 LEASE_NAME = "wi-migrator"
+#: the lease of runs that act on the whole cluster (unbind without --namespace, finalize), and where it lives
+CLUSTER_LEASE = "wi-migrator-cluster"
+CLUSTER_LEASE_NAMESPACE = "default"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "wi-migrator"}
 
 

@@ -12,23 +12,26 @@ whole-cluster reads for preflight, unbind and finalize reuse the live fleet read
 from __future__ import annotations
 
 import asyncio
-import datetime as _dt
 import getpass
 import os
 import socket
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from migrator.clock import Clock, SystemClock
+from migrator.cutover.clients.kube_api import KubeApi
 from migrator.cutover.errors import ClusterUnreachable
-from migrator.cutover.kube import KubeApi
 from migrator.errors import InputError, SourceError
 from migrator.fleet import ClusterSpec
 from migrator.inventory.model import ClusterInventory
 from migrator.plan.model import ClusterPlan
 from migrator.sources.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
+    from migrator.sources.arm import ArmReader
 
 #: Entra authority host per cloud (the token exchange of step 2)
 AUTHORITY_HOSTS = {
@@ -42,7 +45,7 @@ AUTHORITY_HOSTS = {
 class Access:
     """How to reach clusters and Azure. Built by the CLI; tests inject the credential and clock."""
 
-    credential: Any = None  # azure.core TokenCredential; DefaultAzureCredential when None
+    credential: TokenCredential | None = None  # DefaultAzureCredential when None
     cloud: str = "AzureCloud"
     arm_endpoint: str | None = None
     ca_bundle: str | None = None  # CA bundle for ARM and the Entra endpoint
@@ -69,13 +72,9 @@ class Access:
             return self.operator
         try:
             user = getpass.getuser()
-        except Exception:
+        except (ImportError, KeyError, OSError):  # no pwd module, an unknown uid (3.11, 3.12), or OSError (3.13)
             user = os.environ.get("USER", "unknown")
         return f"{user}@{socket.gethostname()}"
-
-
-def new_run_id() -> str:
-    return uuid.uuid4().hex[:8]
 
 
 class Connections:
@@ -83,12 +82,12 @@ class Connections:
 
     def __init__(self, access: Access) -> None:
         self.access = access
-        self._arm: Any = None
+        self._arm: ArmReader | None = None
         self._kube: dict[str, KubeApi] = {}
 
     # ------------------------------------------------------------------ Azure
     @property
-    def credential(self) -> Any:
+    def credential(self) -> TokenCredential:
         if self.access.credential is None:
             from azure.identity import DefaultAzureCredential
 
@@ -96,7 +95,7 @@ class Connections:
         return self.access.credential
 
     @property
-    def arm(self) -> Any:
+    def arm(self) -> ArmReader:
         if self._arm is None:
             from migrator.sources.arm import ArmReader
 
@@ -147,7 +146,7 @@ class Connections:
                     conf.api_key_prefix = {"BearerToken": "Bearer"}
 
             refresh(cfg)
-            cfg.refresh_api_key_hook = refresh
+            cfg.refresh_api_key_hook = refresh  # type: ignore[assignment]  # declared None; called per request
         cfg.retries = False  # our RetryPolicy retries, on the injected clock
         cfg.client_go_retries = False
         return client.ApiClient(cfg)
@@ -175,21 +174,3 @@ class Connections:
             api.close()
         self._kube.clear()
 
-
-def utc_text(moment: _dt.datetime) -> str:
-    """RFC 3339 UTC with seconds (timestamps in records and journal lines)."""
-    return moment.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def micro_time(moment: _dt.datetime) -> str:
-    """``metav1.MicroTime`` (Lease acquireTime/renewTime)."""
-    return moment.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_time(text: str | None) -> _dt.datetime | None:
-    if not text:
-        return None
-    try:
-        return _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None

@@ -1,6 +1,6 @@
 """The Kubernetes edge of the cutover: raw JSON requests through the official (sync) client.
 
-One ``KubeApi`` per cluster, built by ``connect.py``. The client's own urllib3 retries are off
+One ``KubeApi`` per cluster, built by ``connection.py``. The client's own urllib3 retries are off
 (``configuration.retries = False``): 429, 5xx and dropped connections are retried here with the
 shared ``RetryPolicy``, sleeping on the injected clock. Responses are plain dicts (the client's model
 deserialization is never used). Every mutation takes ``dry_run``: the server runs validation and
@@ -9,6 +9,8 @@ admission and persists nothing (``dryRun=All``).
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import json
 import random
 from collections.abc import Iterator
@@ -95,10 +97,9 @@ class KubeApi:
         self.stats = KubeStats()
 
     def close(self) -> None:
-        try:
+        # called from the commands' finally: whatever closing raises must not replace the run's own error
+        with contextlib.suppress(Exception):
             self.api.close()
-        except Exception:
-            pass
 
     # ------------------------------------------------------------------ transport
     def request(self, method: str, path: str, *, query: list[tuple[str, Any]] | None = None, body: Any = None,
@@ -157,7 +158,7 @@ class KubeApi:
     # ------------------------------------------------------------------ verbs
     def get(self, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
         try:
-            return self.request("GET", path_of(kind, namespace, name))  # type: ignore[no-any-return]
+            return self.request("GET", path_of(kind, namespace, name))
         except KubeApiError as exc:
             if exc.status == 404:
                 return None
@@ -188,34 +189,32 @@ class KubeApi:
                 return
 
     @staticmethod
-    def _dry(dry_run: bool) -> list[tuple[str, Any]]:
+    def _dry(dry_run: bool) -> builtins.list[tuple[str, Any]]:
         return [("dryRun", "All")] if dry_run else []
 
     def create(self, kind: str, namespace: str | None, body: dict[str, Any], *, dry_run: bool = False
                ) -> dict[str, Any]:
-        return self.request("POST", path_of(kind, namespace), query=self._dry(dry_run) or None,  # type: ignore
-                            body=body)
+        return self.request("POST", path_of(kind, namespace), query=self._dry(dry_run) or None, body=body)
 
     def replace(self, kind: str, namespace: str | None, name: str, body: dict[str, Any], *,
                 dry_run: bool = False) -> dict[str, Any]:
-        return self.request("PUT", path_of(kind, namespace, name), query=self._dry(dry_run) or None,  # type: ignore
-                            body=body)
+        return self.request("PUT", path_of(kind, namespace, name), query=self._dry(dry_run) or None, body=body)
 
     def patch(self, kind: str, namespace: str | None, name: str, body: Any, *, dry_run: bool = False,
               content_type: str | None = None) -> dict[str, Any]:
         prefix = KINDS[kind][0]
         ctype = content_type or (STRATEGIC if prefix.startswith(BUILTIN_PREFIXES) else MERGE)
-        return self.request("PATCH", path_of(kind, namespace, name), query=self._dry(dry_run) or None,  # type: ignore
+        return self.request("PATCH", path_of(kind, namespace, name), query=self._dry(dry_run) or None,
                             body=body, content_type=ctype)
 
     def delete(self, kind: str, namespace: str | None, name: str, *, dry_run: bool = False,
                resource_version: str | None = None) -> dict[str, Any] | None:
-        body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
+        body: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
         if resource_version:
             body["preconditions"] = {"resourceVersion": resource_version}
         try:
-            return self.request("DELETE", path_of(kind, namespace, name),  # type: ignore[no-any-return]
-                                query=self._dry(dry_run) or None, body=body)
+            return self.request("DELETE", path_of(kind, namespace, name), query=self._dry(dry_run) or None,
+                                body=body)
         except KubeApiError as exc:
             if exc.status == 404:
                 return None

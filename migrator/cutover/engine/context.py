@@ -1,6 +1,7 @@
 """The context a step runs in: the target, the cluster's API, the record, the lease, the clock, the
-reporter and journal, and the one way to wait (polling on the injected clock, renewing the lease,
-stopping on Ctrl-C)."""
+reporter and journal; the one way to wait (polling on the injected clock, renewing the lease,
+stopping on Ctrl-C), the one way to patch a live object (with its resourceVersion as a precondition)
+and the managed-cluster writer set up for this run."""
 
 from __future__ import annotations
 
@@ -11,22 +12,35 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from migrator.clock import Clock
-from migrator.cutover.connect import Access, Connections
+from migrator.cutover.clients.arm_writes import ManagedClusterWriter
+from migrator.cutover.clients.connection import Access, Connections
+from migrator.cutover.clients.kube_api import KubeApi, KubeApiError
+from migrator.cutover.engine.console import Reporter
+from migrator.cutover.engine.journal import Journal
+from migrator.cutover.engine.lease import Lease
+from migrator.cutover.engine.record import Record
 from migrator.cutover.errors import Interrupted, StepFailed
-from migrator.cutover.journal import Journal
-from migrator.cutover.kube import KubeApi
-from migrator.cutover.lease import Lease
-from migrator.cutover.record import Record
-from migrator.cutover.report import Reporter
 from migrator.cutover.target import NamespaceTarget
 from migrator.inventory.model import ClusterInventory
+from migrator.plan.model import Credential
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """What a step's ``act`` did: handed to its ``verify`` (which turns it into the summary shown) and kept
+    in the run's ``Outcome``, so nothing is left on the step object between the two calls."""
+
+    count: int = 0  # the objects it acted on: changed, created, removed, proved or checked
+    lines: tuple[str, ...] = ()  # what it has to say at the end of the run (finalize's list of what is left)
 
 
 class Step(Protocol):
     """A named unit of a command: ``check`` its precondition, ``act``, ``verify`` its postcondition.
 
-    ``done`` judges the postcondition on the live cluster (how a re-run knows to skip it); steps that
-    only read return False (they always run). ``verify`` returns the one-line summary shown.
+    The executor calls exactly these. ``done`` judges the postcondition on the live cluster (how a
+    re-run knows to skip a mutating step; steps that only read return False and always run), and
+    ``why_skipped`` says why it holds when that is more than "already done" (None: nothing more to say).
+    ``act`` returns what it did; ``verify`` receives it and returns the one-line summary shown.
     """
 
     key: str
@@ -34,13 +48,15 @@ class Step(Protocol):
     mutates: bool
 
     def done(self, run: Run) -> bool: ...
+    def why_skipped(self, run: Run) -> str | None: ...
     def check(self, run: Run) -> None: ...
-    def act(self, run: Run) -> None: ...
-    def verify(self, run: Run) -> str: ...
+    def act(self, run: Run) -> StepResult: ...
+    def verify(self, run: Run, result: StepResult) -> str: ...
 
 
 class StepBase:
-    """Defaults for a step: it reads only, always runs (no postcondition to skip on), checks nothing first."""
+    """Defaults for a step: it reads only, always runs (no postcondition to skip on), checks nothing first
+    and does nothing in ``act`` (the preflights do their work in ``check``); ``verify`` is its own."""
 
     key = ""
     title = ""
@@ -49,8 +65,17 @@ class StepBase:
     def done(self, run: Run) -> bool:
         return False
 
+    def why_skipped(self, run: Run) -> str | None:
+        return None
+
     def check(self, run: Run) -> None:
         return None
+
+    def act(self, run: Run) -> StepResult:
+        return StepResult()
+
+    def verify(self, run: Run, result: StepResult) -> str:
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)
@@ -114,11 +139,10 @@ class Run:
     interrupts: Interrupts = field(default_factory=Interrupts)
     issuer: str | None = None  # the issuer the cluster reports now (preflight)
     inventory: ClusterInventory | None = None
-    deferred: list[Any] = field(default_factory=list)  # credentials proved after their SA is created
+    deferred: list[Credential] = field(default_factory=list)  # credentials proved after their SA is created
     changed: int = 0  # objects changed (or that would be, in a dry run)
     plan_ref: str = "plan.json"  # the plan file as the user named it (shown in "run again" lines)
     scope: str | None = None  # what the run acts on, when not one namespace ("cluster aks-prod-weu")
-    cache: dict[str, Any] = field(default_factory=dict)  # live facts computed once per run (steps' done())
 
     @property
     def label(self) -> str:
@@ -163,3 +187,39 @@ class Run:
             self.interrupts.check(f"while waiting for {what}")
             self.lease.renew()
             self.clock.sleep(min(self.options.poll, max(0.1, timeout - elapsed)))
+
+    def patch_live(self, kind: str, name: str, build: Callable[[dict[str, Any]], dict[str, Any]],
+                   content_type: str | None = None, first: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Patch built from the live object, with its resourceVersion as a precondition (the world must not
+        have moved between our read and our write); on a conflict, read again and rebuild."""
+        live = first
+        for _attempt in range(4):
+            if live is None:
+                live = self.kube.get(kind, self.namespace, name)
+                if live is None:
+                    raise StepFailed(f"{kind}/{name} disappeared")
+            body = build(live)
+            body.setdefault("metadata", {})["resourceVersion"] = (live.get("metadata") or {}).get("resourceVersion")
+            try:
+                return self.kube.patch(kind, self.namespace, name, body, dry_run=self.dry_run,
+                                       content_type=content_type)
+            except KubeApiError as exc:
+                if exc.status in (401, 403):
+                    raise  # the executor says which permission is missing
+                if exc.status != 409:
+                    raise StepFailed(f"{kind}/{name}: {exc.api_message}") from None
+                live = None
+        raise StepFailed(f"{kind}/{name} kept changing under us (409 Conflict four times): run again")
+
+    def managed_cluster_writer(self) -> ManagedClusterWriter:
+        """The cluster's ``podIdentityProfile`` writer, its waits reported, journalled, interruptible and
+        renewing the lease."""
+        def on_event(event: str, why: str) -> None:
+            self.reporter.waiting(why)
+            self.journal.write(event, **self.where, why=why)
+            self.interrupts.check()
+            self.lease.renew()
+
+        return ManagedClusterWriter(self.conn.arm, self.target.cluster, clock=self.clock, retry=self.access.retry,
+                                    timeout=self.options.rollout_timeout * 3, poll=self.options.poll * 3,
+                                    on_event=on_event)
