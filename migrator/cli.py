@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -20,6 +21,7 @@ import click
 from migrator.errors import MigratorError, visible
 
 if TYPE_CHECKING:
+    from migrator.cutover import Access, Interrupts, Options, Reporter
     from migrator.sources.access import LiveSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -268,9 +270,9 @@ def change_options(fn: F) -> F:
     return fn
 
 
-def _access(kw: dict) -> object:
+def _access(kw: dict[str, Any]) -> Access:
     """Access settings from the options; a caller may inject a credential, clock or operator via ``obj``."""
-    from migrator.cutover.connect import Access
+    from migrator.cutover import Access
 
     injected = click.get_current_context().obj or {}
     access = Access(kubeconfig=kw.pop("kubeconfig", None), context=kw.pop("context", None),
@@ -282,16 +284,27 @@ def _access(kw: dict) -> object:
     return access
 
 
-def _options(kw: dict, **extra: object) -> object:
-    from migrator.cutover.context import Options
+def _options(kw: dict[str, Any], *, check_nmi_logs: bool = False, propagation_timeout: float = 300.0) -> Options:
+    from migrator.cutover import Options
 
     return Options(dry_run=kw.pop("dry_run", False), yes=kw.pop("yes", False),
                    rollout_timeout=kw.pop("rollout_timeout", 600.0), lease_duration=kw.pop("lease_duration", 60),
-                   wait_for_lease=kw.pop("wait_for_lease", False), **extra)  # type: ignore[arg-type]
+                   wait_for_lease=kw.pop("wait_for_lease", False), check_nmi_logs=check_nmi_logs,
+                   propagation_timeout=propagation_timeout)
 
 
-def _injected(name: str) -> object:
-    return (click.get_current_context().obj or {}).get(name)
+@dataclass(frozen=True)
+class _Hooks:
+    """What a caller that runs the CLI in-process (tests, the demo) may hand in through click's ``obj``."""
+
+    reporter: Reporter | None = None
+    stdin: Any = None
+    interrupts: Interrupts | None = None
+
+
+def _hooks() -> _Hooks:
+    obj = click.get_current_context().obj or {}
+    return _Hooks(reporter=obj.get("reporter"), stdin=obj.get("stdin"), interrupts=obj.get("interrupts"))
 
 
 @main.group(invoke_without_command=True,
@@ -317,21 +330,22 @@ def _injected(name: str) -> object:
 @click.pass_context
 def cutover(ctx: click.Context, plan_path: Path | None, cluster: str | None, namespace: str | None,
             changed_at_source: tuple[str, ...], check_nmi_logs: bool, propagation_timeout: float,
-            **kw: object) -> None:
+            **kw: Any) -> None:
     if ctx.invoked_subcommand is not None:
         return
-    missing = [f"--{n}" for n, v in (("plan", plan_path), ("cluster", cluster), ("namespace", namespace)) if not v]
-    if missing:
+    if plan_path is None or cluster is None or namespace is None:
+        missing = [f"--{n}" for n, v in (("plan", plan_path), ("cluster", cluster), ("namespace", namespace))
+                   if not v]
         raise click.UsageError(f"missing {', '.join(missing)} (or use: migrate cutover status --plan PLAN)")
     from migrator.commands.cutover import run_cutover
 
     access = _access(kw)
     journal = kw.pop("journal", None)
     options = _options(kw, check_nmi_logs=check_nmi_logs, propagation_timeout=propagation_timeout)
-    code = run_cutover(plan_path, cluster, namespace, access=access, options=options,  # type: ignore[arg-type]
-                       changed_at_source=changed_at_source, journal=journal,  # type: ignore[arg-type]
-                       reporter=_injected("reporter"), stdin=_injected("stdin"),  # type: ignore[arg-type]
-                       interrupts=_injected("interrupts"))  # type: ignore[arg-type]
+    hooks = _hooks()
+    code = run_cutover(plan_path, cluster, namespace, access=access, options=options,
+                       changed_at_source=changed_at_source, journal=journal,
+                       reporter=hooks.reporter, stdin=hooks.stdin, interrupts=hooks.interrupts)
     sys.exit(int(code))
 
 
@@ -341,10 +355,10 @@ def cutover(ctx: click.Context, plan_path: Path | None, cluster: str | None, nam
               help="The plan file.")
 @click.option("--cluster", default=None, help="Only this cluster.")
 @cluster_access_options
-def cutover_status(plan_path: Path, cluster: str | None, **kw: object) -> None:
+def cutover_status(plan_path: Path, cluster: str | None, **kw: Any) -> None:
     from migrator.commands.cutover import run_status
 
-    code = run_status(plan_path, cluster, access=_access(kw), reporter=_injected("reporter"))  # type: ignore
+    code = run_status(plan_path, cluster, access=_access(kw), reporter=_hooks().reporter)
     sys.exit(int(code))
 
 
@@ -360,15 +374,15 @@ def cutover_status(plan_path: Path, cluster: str | None, **kw: object) -> None:
               help="After the binding labels are back, wait until NMI's logs show it serving the pods again.")
 @change_options
 @cluster_access_options
-def rollback(plan_path: Path, cluster: str, namespace: str, check_nmi_logs: bool, **kw: object) -> None:
+def rollback(plan_path: Path, cluster: str, namespace: str, check_nmi_logs: bool, **kw: Any) -> None:
     from migrator.commands.rollback import run_rollback
 
     access = _access(kw)
     journal = kw.pop("journal", None)
-    code = run_rollback(plan_path, cluster, namespace, access=access,  # type: ignore[arg-type]
-                        options=_options(kw, check_nmi_logs=check_nmi_logs), journal=journal,  # type: ignore
-                        reporter=_injected("reporter"), stdin=_injected("stdin"),  # type: ignore[arg-type]
-                        interrupts=_injected("interrupts"))  # type: ignore[arg-type]
+    hooks = _hooks()
+    code = run_rollback(plan_path, cluster, namespace, access=access,
+                        options=_options(kw, check_nmi_logs=check_nmi_logs), journal=journal,
+                        reporter=hooks.reporter, stdin=hooks.stdin, interrupts=hooks.interrupts)
     sys.exit(int(code))
 
 
@@ -383,14 +397,14 @@ def rollback(plan_path: Path, cluster: str, namespace: str, check_nmi_logs: bool
                                                        "plan's bindings on the cluster).")
 @change_options
 @cluster_access_options
-def unbind(plan_path: Path, cluster: str, namespace: str | None, **kw: object) -> None:
+def unbind(plan_path: Path, cluster: str, namespace: str | None, **kw: Any) -> None:
     from migrator.commands.unbind import run_unbind
 
     access = _access(kw)
     journal = kw.pop("journal", None)
-    code = run_unbind(plan_path, cluster, namespace, access=access, options=_options(kw),  # type: ignore
-                      journal=journal, reporter=_injected("reporter"), stdin=_injected("stdin"),  # type: ignore
-                      interrupts=_injected("interrupts"))  # type: ignore[arg-type]
+    hooks = _hooks()
+    code = run_unbind(plan_path, cluster, namespace, access=access, options=_options(kw), journal=journal,
+                      reporter=hooks.reporter, stdin=hooks.stdin, interrupts=hooks.interrupts)
     sys.exit(int(code))
 
 
@@ -407,14 +421,15 @@ def unbind(plan_path: Path, cluster: str, namespace: str | None, **kw: object) -
               help="Also write the Terraform change that turns the add-on off to this file (clusters in Terraform).")
 @change_options
 @cluster_access_options
-def finalize(plan_path: Path, cluster: str, terraform_out: Path | None, **kw: object) -> None:
+def finalize(plan_path: Path, cluster: str, terraform_out: Path | None, **kw: Any) -> None:
     from migrator.commands.finalize import run_finalize
 
     access = _access(kw)
     journal = kw.pop("journal", None)
-    code = run_finalize(plan_path, cluster, access=access, options=_options(kw), journal=journal,  # type: ignore
-                        reporter=_injected("reporter"), stdin=_injected("stdin"),  # type: ignore[arg-type]
-                        interrupts=_injected("interrupts"), terraform_out=terraform_out)  # type: ignore
+    hooks = _hooks()
+    code = run_finalize(plan_path, cluster, access=access, options=_options(kw), journal=journal,
+                        reporter=hooks.reporter, stdin=hooks.stdin, interrupts=hooks.interrupts,
+                        terraform_out=terraform_out)
     sys.exit(int(code))
 
 

@@ -5,18 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from migrator.cutover.connect import Access, Connections
-from migrator.cutover.context import Interrupts, Options
-from migrator.cutover.cutover import cutover_operation
-from migrator.cutover.errors import ClusterUnreachable
-from migrator.cutover.executor import execute, make_run, new_journal
-from migrator.cutover.journal import Journal, default_journal_path
-from migrator.cutover.report import Reporter, make_reporter
-from migrator.cutover.state import namespace_status
-from migrator.cutover.target import (
+from migrator.cutover import (
+    Access,
+    ClusterUnreachable,
+    Connections,
+    Interrupts,
+    Journal,
+    Options,
+    Reporter,
     cluster_plan,
+    cutover_operation,
+    default_journal_path,
+    execute,
     load_plan,
+    make_reporter,
+    make_run,
+    namespace_status,
     namespace_target,
+    new_journal,
     planned_namespaces,
 )
 from migrator.errors import ExitCode, SourceError

@@ -5,14 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from migrator.cutover.connect import Access, Connections
-from migrator.cutover.context import Interrupts, Options
-from migrator.cutover.executor import execute, make_run, new_journal
-from migrator.cutover.finalize import finalize_operation, terraform_disable_addon
-from migrator.cutover.journal import default_journal_path
-from migrator.cutover.report import Reporter, make_reporter
-from migrator.cutover.target import cluster_target, load_plan
-from migrator.cutover.unbind import CLUSTER_LEASE, CLUSTER_LEASE_NAMESPACE
+from migrator.cutover import (
+    CLUSTER_LEASE,
+    CLUSTER_LEASE_NAMESPACE,
+    Access,
+    Connections,
+    Interrupts,
+    Options,
+    Reporter,
+    cluster_target,
+    default_journal_path,
+    execute,
+    finalize_operation,
+    load_plan,
+    make_reporter,
+    make_run,
+    new_journal,
+    terraform_disable_addon,
+)
 from migrator.errors import ExitCode
 from migrator.write import atomic_write_text
 
@@ -30,7 +40,7 @@ def run_finalize(plan_path: Path, cluster: str, *, access: Access, options: Opti
         run.plan_ref = str(plan_path)
         execute(run, finalize_operation(run), stdin=stdin)
         if terraform_out is not None and run.target.cluster.terraform_issuer:
-            atomic_write_text(terraform_out, terraform_disable_addon(run) + "\n")
+            atomic_write_text(terraform_out, terraform_disable_addon(run.target.cluster))
     finally:
         conn.close()
     return ExitCode.OK

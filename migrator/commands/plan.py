@@ -75,11 +75,14 @@ def summary(plan: Plan) -> str:
     return "".join(visible(line) + "\n" for line in lines)  # a value cannot drive the terminal or add a line
 
 
-def run_plan(fleet_path: Path, *, out: Path | None, check: bool, **kwargs: object) -> ExitCode:
+def run_plan(fleet_path: Path, *, out: Path | None, check: bool, strategy: str = "reuse", sa_conflicts: str = "split",
+             proxy_sidecar: tuple[str, ...] = (), acknowledge: bool = False,
+             live: LiveSettings | None = None) -> ExitCode:
     if not is_stdout(out):
         assert out is not None
         check_target(out)  # a device or a FIFO is refused before the fleet is read
-    plan, partial = plan_for_fleet(fleet_path, **kwargs)  # type: ignore[arg-type]
+    plan, partial = plan_for_fleet(fleet_path, strategy=strategy, sa_conflicts=sa_conflicts,
+                                   proxy_sidecar=proxy_sidecar, acknowledge=acknowledge, live=live)
     text = encode(plan)
     if not is_stdout(out):
         assert out is not None

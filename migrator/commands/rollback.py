@@ -5,13 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from migrator.cutover.connect import Access, Connections
-from migrator.cutover.context import Interrupts, Options
-from migrator.cutover.executor import execute, make_run, new_journal
-from migrator.cutover.journal import default_journal_path
-from migrator.cutover.report import Reporter, make_reporter
-from migrator.cutover.rollback import rollback_operation
-from migrator.cutover.target import load_plan, namespace_target
+from migrator.cutover import (
+    Access,
+    Connections,
+    Interrupts,
+    Options,
+    Reporter,
+    default_journal_path,
+    execute,
+    load_plan,
+    make_reporter,
+    make_run,
+    namespace_target,
+    new_journal,
+    rollback_operation,
+)
 from migrator.errors import ExitCode
 
 

@@ -2,12 +2,13 @@
 looks like, whether a rollout is complete, whether a pod carries the workload-identity injection.
 
 No I/O: the steps fetch objects through ``KubeApi`` and ask these functions about them, and
-``state.py`` asks the same functions to report where a namespace stands.
+``status.py`` asks the same functions to report where a namespace stands.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,7 @@ def template(obj: dict[str, Any], kind: str) -> dict[str, Any]:
     node: Any = obj
     for key in template_keys(kind):
         node = (node or {}).get(key) or {}
-    return node  # type: ignore[no-any-return]
+    return node
 
 
 def template_labels(obj: dict[str, Any], kind: str) -> dict[str, str]:
@@ -69,6 +70,14 @@ def env_value(container: dict[str, Any], name: str) -> tuple[bool, str | None]:
 def skipped_containers(pod_meta: dict[str, Any]) -> set[str]:
     raw = (pod_meta.get("annotations") or {}).get(SKIP_CONTAINERS_ANNOTATION) or ""
     return {s.strip() for s in raw.split(";") if s.strip()}
+
+
+def annotations_patch(annotations: Mapping[str, str | None]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A patch builder (``Run.patch_live``) setting these annotations of an object (None removes one)."""
+    def build(live: dict[str, Any]) -> dict[str, Any]:
+        return {"metadata": {"annotations": annotations}}
+
+    return build
 
 
 # ----------------------------------------------------------------------------- the change itself

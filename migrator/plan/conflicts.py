@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from migrator.inventory.model import AzureIdentity, Binding, ObjectRef
@@ -54,8 +55,8 @@ def _weights(resolution: ClusterResolution) -> dict[tuple[str, str], int]:
     return {(m.binding.namespace, m.binding.name): m.binding.weight or 0 for m in resolution.bindings}
 
 
-def primary_order(identities: list[AzureIdentity], bindings_of: dict[IdentityKey, list[Binding | ObjectRef]],
-                  weights: dict[tuple[str, str], int]) -> list[AzureIdentity]:
+def primary_order(identities: list[AzureIdentity], bindings_of: Mapping[IdentityKey, Sequence[Binding | ObjectRef]],
+                  weights: Mapping[tuple[str, str], int]) -> list[AzureIdentity]:
     def key(identity: AzureIdentity) -> tuple[int, str, str]:
         refs = bindings_of.get((identity.namespace, identity.name), [])
         weight = max((weights.get((r.namespace, r.name), 0) for r in refs), default=0)
@@ -85,7 +86,7 @@ def assign(resolution: ClusterResolution, remedy: str, taken_names: dict[str, se
             bindings_of: dict[IdentityKey, list[ObjectRef]] = defaultdict(list)
             for u in uses:
                 bindings_of[(u.identity.namespace, u.identity.name)].extend(u.bindings)
-            ordered[w] = primary_order([u.identity for u in uses], bindings_of, weights)  # type: ignore[arg-type]
+            ordered[w] = primary_order([u.identity for u in uses], bindings_of, weights)
             bindings[w] = {b for u in uses for b in u.bindings}
             if len(ordered[w]) > 1:
                 conflicts.append(Conflict(cluster, ns, sa, (

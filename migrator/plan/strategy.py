@@ -13,6 +13,7 @@ role assignments copied. A peer group larger than the credential limit is split,
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from migrator.inventory.build import parse_identity_id
@@ -110,12 +111,13 @@ def new_identities(logical: dict[LogicalWorkload, list[str]], azure: AzureIndex,
     return out
 
 
-def group_logical(entries: list[tuple[str, str, str, str, ManagedIdentity]]
+def group_logical(placed: Iterable[tuple[LogicalWorkload, str]]
                   ) -> tuple[dict[LogicalWorkload, list[str]], set[tuple[str, str, str]]]:
-    """entries: (group, cluster, namespace, sa, old identity) -> logical workloads and their clusters."""
+    """(logical workload, cluster) pairs -> each logical workload's clusters, and the (group, namespace,
+    service account) triples that stand for more than one old identity."""
     logical: dict[LogicalWorkload, list[str]] = defaultdict(list)
     olds: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    for group, cluster, ns, sa, old in entries:
-        logical[LogicalWorkload(group, ns, sa, old)].append(cluster)
-        olds[(group, ns, sa)].add(old.key)
+    for lw, cluster in placed:
+        logical[lw].append(cluster)
+        olds[(lw.group, lw.namespace, lw.service_account)].add(lw.old.key)
     return dict(logical), {k for k, v in olds.items() if len(v) > 1}

@@ -3,7 +3,7 @@ federated credentials, role assignments.
 
 Every request goes through the Azure SDK's pipeline (``ContainerServiceClient.send_request``: its
 authentication, user agent, sovereign-cloud endpoints and TLS settings), and the JSON body goes to
-``decode.arm`` as it came: the SDK models' deserialization is skipped, nothing is re-serialized.
+``decode.arm_documents`` as it came: the SDK models' deserialization is skipped, nothing is re-serialized.
 Retries are ours (``sources.retry``): azure-core retries a 429 only three times, without jitter.
 Only GET requests and the read-only ``listClusterUserCredential`` POST are made.
 """
@@ -198,6 +198,26 @@ class ArmReader:
     def federated_credentials(self, identities: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return self._per_identity(identities, lambda ident, rid, sub: (f"{rid}/federatedIdentityCredentials",
                                                                         API_MSI))
+
+    def federated_credentials_of(self, identity_id: str) -> list[dict[str, Any]] | None:
+        """Every federated credential of one user-assigned identity (all pages), as ARM returns them; None
+        when the identity does not exist. SourceError when ARM cannot be read."""
+        subscription = identity_id.split("/")[2] if identity_id.count("/") > 2 else ""
+        first = f"{identity_id}/federatedIdentityCredentials"
+        items: list[dict[str, Any]] = []
+        url: str | None = first
+        version: str | None = API_MSI
+        while url:
+            body = self.request(subscription, "GET", url, version, allow_404=url == first)
+            if body is None:
+                return None
+            try:
+                doc = json.loads(body or b"{}")
+            except ValueError:
+                raise SourceError(f"GET {url}: the response is not JSON") from None
+            items.extend(doc.get("value") or [])
+            url, version = doc.get("nextLink"), None
+        return items
 
     def role_assignments(self, identities: list[dict[str, Any]]) -> list[dict[str, Any]]:
         def path(ident: dict[str, Any], rid: str, sub: str) -> tuple[str, str] | None:

@@ -95,7 +95,7 @@ def test_the_terraform_change_for_an_add_on_cluster_in_terraform(served: Served,
     rid = served.arm.managed_cluster_id("aks-prod-eus")
     served.arm.managed_clusters[rid]["properties"]["podIdentityProfile"]["userAssignedIdentities"] = []
     from migrator.commands.finalize import run_finalize
-    from migrator.cutover.context import Options
+    from migrator.cutover.engine.context import Options
     from tests.cutover.conftest import HookReporter
 
     out_file = tmp_path / "disable-pod-identity.tf"

@@ -37,6 +37,18 @@ def test_issuer_mismatch_is_the_rebuilt_cluster_failure(served: Served) -> None:
                                f"PATCH /apis/apps/v1/namespaces/{SHARED_NS}/deployments/report-builder"]
 
 
+def test_credentials_that_cannot_be_read_refuse_with_what_arm_said(ready: Served) -> None:
+    from testkit import Fault
+
+    ready.arm.faults.add(Fault(service="arm", method="GET", resource="federatedIdentityCredentials", status=403))
+    before = len(ready.writes())
+    result = ready.cutover(changed_at_source=AT_SOURCE)
+    assert result.code == 1
+    assert "cannot read the federated credentials of id-shared-ingest-weu: GET " in result.message
+    assert "HTTP 403" in result.message and "nothing was changed" in result.message
+    assert len(ready.writes()) == before
+
+
 def test_missing_credential_says_to_apply_the_terraform(served: Served) -> None:
     served.argo_sync_report_builder()
     result = served.cutover(changed_at_source=AT_SOURCE)

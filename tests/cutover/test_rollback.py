@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from migrator.cutover.context import Interrupts
+from migrator.cutover.engine.context import Interrupts
 from tests.cutover.conftest import AT_SOURCE, SHARED_NS, Served, ok
 
 
