@@ -14,8 +14,8 @@ memory or overflow the stack:
   most ``MAX_YAML_ALIASES`` aliases, and expand (every alias counted as the whole node it repeats) to
   at most ``MAX_YAML_NODES`` nodes: a 400-byte "billion laughs" file is refused at once.
 
-A leaf module: the callers turn ``InputLimitError`` and ``OSError`` into their own error with the
-file's location.
+A leaf module (errors aside): the callers turn ``InputLimitError`` and ``OSError`` into their own error
+with the file's location, or let ``read_input`` do it.
 """
 
 from __future__ import annotations
@@ -216,3 +216,20 @@ def bounded_yaml() -> YAML:
     yaml = YAML(typ="rt")
     yaml.Composer = _BoundedComposer
     return yaml
+
+
+def read_input(path: Path, what: str, *, hint: str, limit: int | None = None) -> bytes:
+    """The bytes of the input file ``what`` (``"the plan file"``) at ``path``, or ``InputError`` (exit 2) saying
+    why not: missing (with ``hint``), a folder, not a regular file (a FIFO is never opened), unreadable."""
+    from migrator.errors import InputError, Location
+
+    try:
+        return read_regular(path, limit=limit)
+    except FileNotFoundError:
+        raise InputError(f"{what} does not exist", location=Location(path), hint=hint) from None
+    except IsADirectoryError:
+        raise InputError(f"{what} is a folder", location=Location(path), hint=hint) from None
+    except InputLimitError as exc:
+        raise InputError(f"cannot read {what}: {exc}", location=Location(path), hint=hint) from None
+    except OSError as exc:
+        raise InputError(f"cannot read {what}: {exc.strerror or exc}", location=Location(path)) from None

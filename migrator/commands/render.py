@@ -11,30 +11,25 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from migrator.errors import ExitCode, InputError, Location, visible
+from migrator.errors import ExitCode, InputError, visible
 from migrator.findings.model import Finding
+from migrator.inputs import read_input
 from migrator.inventory.catalog import Catalog
 from migrator.inventory.model import label
 from migrator.inventory.pod_identity_exceptions import FLUX_NAME_LABEL
-from migrator.plan.model import Plan, decode
+from migrator.plan import validate
+from migrator.plan.model import Plan
 from migrator.render import ExceptionNeed, render_plan
 from migrator.render.tree import check_out, write_tree
 from migrator.sources.access import LiveSettings
 
 FLUX_CODE = "FLUX_WITHOUT_EXCEPTION"
+PLAN_HINT = "create it with: migrate plan --fleet fleet.yaml --out plan.json"
 
 
 def read_plan(path: Path) -> Plan:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("the plan file does not exist", location=Location(path),
-                         hint="create it with: migrate plan --fleet fleet.yaml --out plan.json") from None
-    except IsADirectoryError:
-        raise InputError("the plan file is a folder", location=Location(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read the plan file: {exc.strerror}", location=Location(path)) from None
-    return decode(data, str(path))
+    """The plan file, checked in full (``plan.validate``) before anything is rendered from it."""
+    return validate.load(read_input(path, "the plan file", hint=PLAN_HINT), str(path))
 
 
 def exception_needs(catalog: Catalog, findings: tuple[Finding, ...]) -> tuple[ExceptionNeed, ...]:

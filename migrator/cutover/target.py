@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from migrator.errors import InputError, Location
+from migrator.errors import InputError
+from migrator.inputs import read_input
+from migrator.plan import validate
 from migrator.plan.model import (
     Blocked,
     ClusterPlan,
@@ -18,7 +20,6 @@ from migrator.plan.model import (
     Plan,
     ServiceAccountPlan,
     WorkloadPatch,
-    decode,
 )
 
 #: workload kinds whose pod template the cutover patches in place (and whose rollout it waits for)
@@ -87,12 +88,9 @@ class NamespaceTarget:
 
 
 def load_plan(path: Path) -> Plan:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read the plan: {exc.strerror}", location=Location(path),
-                         hint="create it with: migrate plan --fleet fleet.yaml --out plan.json") from None
-    return decode(data, str(path))
+    """The plan file, checked in full (``plan.validate``) before anything is changed from it."""
+    data = read_input(path, "the plan file", hint="create it with: migrate plan --fleet fleet.yaml --out plan.json")
+    return validate.load(data, str(path))
 
 
 def cluster_plan(plan: Plan, name: str) -> ClusterPlan:
