@@ -65,12 +65,13 @@ class MigratorError(Exception):
     exit_code: ExitCode = ExitCode.BAD_INPUT
 
     def __init__(self, message: str, *, location: Location | None = None, hint: str | None = None,
-                 details: tuple[str, ...] = ()):
+                 details: tuple[str, ...] = (), notes: tuple[str, ...] = ()):
         super().__init__(message)
         self.message = message
         self.location = location
         self.hint = hint
-        self.details = details  # one line each (the problems of a plan, say)
+        self.details = details  # one line each, after the message (the problems of a plan, say)
+        self.notes = notes  # one line each, after the hint ("to continue: migrate ...")
 
     def render(self) -> str:
         """One line (then a line per detail and an optional hint line) for a human on stderr; whatever the
@@ -81,6 +82,8 @@ class MigratorError(Exception):
             text += f"\n  {visible(detail)}"
         if self.hint:
             text += f"\n  hint: {visible(self.hint)}"
+        for note in self.notes:
+            text += f"\n  {visible(note)}"
         return text
 
     def __str__(self) -> str:

@@ -22,7 +22,7 @@ from urllib.parse import quote
 from migrator.errors import visible
 
 __all__ = ["backtick_fence", "comment", "dns_name", "hcl", "hcl_ident", "hcl_ref", "is_hcl_reference",
-           "md", "md_code", "md_url", "sh", "sh_words", "visible", "yaml_scalar"]
+           "md", "md_code", "md_url", "sh", "sh_flag", "sh_words", "visible", "yaml_scalar"]
 
 
 def _per_string(escape: Callable[[object], str]) -> Callable[[object], str]:
@@ -74,6 +74,11 @@ def md_code(value: object) -> str:
 def sh(value: object) -> str:
     """One shell word, single-quoted where needed (POSIX)."""
     return shlex.quote("" if value is None else str(value))
+
+
+def sh_flag(flag: str, value: object) -> str:
+    """``--flag=value`` with the value one shell word: no value can pass for a flag (the runbooks' form)."""
+    return f"{flag}={sh(value)}"
 
 
 def sh_words(values: Iterable[object]) -> str:

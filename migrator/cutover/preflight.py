@@ -15,6 +15,7 @@ from migrator.cutover.engine.context import Run
 from migrator.cutover.engine.lease import holder_of
 from migrator.cutover.errors import LeaseHeld
 from migrator.errors import SourceError
+from migrator.escape import sh_flag
 from migrator.inventory.admission import protected_namespaces
 from migrator.inventory.gitops import owner_of
 from migrator.inventory.resolve import resolve
@@ -35,7 +36,7 @@ def plan_problems(run: Run) -> list[str]:
     refused = t.by_mode("refused")
     problems += [f"{w.ref}: {w.reason}" for w in refused]
     if refused:
-        flags = " ".join(f"--changed-at-source {w.ref}" for w in refused)
+        flags = " ".join(sh_flag("--changed-at-source", w.ref) for w in refused)
         problems.append(f"once they are changed there (label {WI_USE_LABEL}: \"true\", the service account, and no "
                         f"{BINDING_LABEL} label), run again with: {flags}")
     return problems
@@ -47,8 +48,9 @@ def issuer_problems(run: Run) -> list[str]:
     problems = []
     api_issuer = run.kube.issuer()
     if facts is not None and not facts.oidc_issuer_enabled:
-        problems.append(f"the OIDC issuer of {t.cluster.name} is off: az aks update --resource-group "
-                        f"{t.cluster.resource_group} --name {t.cluster.name} --enable-oidc-issuer")
+        problems.append(f"the OIDC issuer of {t.cluster.name} is off: az aks update "
+                        f"{sh_flag('--resource-group', t.cluster.resource_group)} {sh_flag('--name', t.cluster.name)} "
+                        "--enable-oidc-issuer")
     arm_issuer = facts.oidc_issuer_url if facts is not None else None
     if arm_issuer and api_issuer and api_issuer != arm_issuer:
         problems.append(f"ARM reports the issuer {arm_issuer} but the API server signs tokens as {api_issuer}")
@@ -68,8 +70,9 @@ def webhook_problems(run: Run) -> list[str]:
     problems = []
     ws = detect_webhook(inv)
     if not ws.on:
-        problems.append(f"workload identity is not enabled on {t.cluster.name}: az aks update --resource-group "
-                        f"{t.cluster.resource_group} --name {t.cluster.name} --enable-workload-identity")
+        problems.append(f"workload identity is not enabled on {t.cluster.name}: az aks update "
+                        f"{sh_flag('--resource-group', t.cluster.resource_group)} {sh_flag('--name', t.cluster.name)} "
+                        "--enable-workload-identity")
     hooks = [h for h in inv.webhooks or () if h.configuration == CONFIG_NAME or h.name == WEBHOOK_NAME]
     installed = list(ws.installed or ())
     if not hooks and not installed:

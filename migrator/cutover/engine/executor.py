@@ -152,7 +152,10 @@ def execute(run: Run, op: Operation, *, stdin: Any = None) -> Outcome:
         if not isinstance(exc, (LeaseHeld, ConfirmationRefused)) and not (exc.hint and "nothing was changed"
                                                                            in exc.hint):
             resume = f"to continue: {op.command}"
-            exc.hint = f"{exc.hint}\n  {resume}" if exc.hint else resume
+            if exc.hint:
+                exc.notes = (*exc.notes, resume)
+            else:
+                exc.hint = resume
         raise
     except MigratorError as exc:
         journal.write("error", **where, step=current[1].key if current else None, error=exc.message)
