@@ -172,6 +172,7 @@ class _BoundedComposer(Composer):
 
     def __init__(self, loader: Any = None) -> None:
         super().__init__(loader)
+        self.warn_double_anchors = False  # legal YAML (the later anchor wins); a warning would print Python's lines
         self._level = 0
         self._aliases = 0
         self._sizes: dict[int, int] = {}  # id(node) -> nodes it stands for, aliases expanded

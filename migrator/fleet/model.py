@@ -236,8 +236,11 @@ def load_yaml(path: Path, text: str | None = None) -> Any:
         problem = exc.problem or exc.context or "invalid YAML"
         raise FleetFileError(f"YAML syntax error: {problem}", location=_mark(path, exc),
                              hint="fix the YAML at that position") from None
-    except (YAMLError, RecursionError, ValueError, TypeError) as exc:  # ruamel's unmarked errors
+    except YAMLError as exc:  # ruamel's unmarked errors
         raise FleetFileError(f"YAML syntax error: {exc}", location=Location(path),
+                             hint="fix the YAML (see docs/fleet-file.md)") from None
+    except Exception as exc:  # the parser fails on some hostile input with KeyError & co (%YAML 9.9)
+        raise FleetFileError(f"the YAML cannot be read ({type(exc).__name__}: {exc})", location=Location(path),
                              hint="fix the YAML (see docs/fleet-file.md)") from None
 
 
