@@ -94,3 +94,15 @@ def migrate_process(*args: str | Path, timeout: float = 60, permissions: bool = 
     if done.returncode == 97 and permissions:
         pytest.skip("cannot drop root's permission-bypassing capabilities here")
     return Run(done.returncode, done.stdout, done.stderr)
+
+
+def listing(root: Path) -> dict[str, object]:
+    """Every entry under ``root`` (not following links): files with their bytes, links with their targets."""
+    out: dict[str, object] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            rel = str(path.relative_to(root))
+            out[rel] = (f"-> {os.readlink(path)}" if path.is_symlink() else
+                        path.read_bytes() if path.is_file() else "dir")
+    return out

@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 
 from migrator.errors import SourceError
-from migrator.sources.arm import ArmReader, arm_path, resource_path
+from migrator.sources.arm import ArmReader
 from testkit.faults import Fault
 from tests.live.conftest import Served
 
@@ -41,6 +41,8 @@ def test_a_name_stays_one_path_segment(served: Served, name: str) -> None:
 
 
 def test_resource_ids_are_encoded_segment_by_segment() -> None:
+    from migrator.sources.arm import arm_path, resource_path
+
     assert arm_path("subscriptions", "s", "resourceGroups", "rg(1)") == "/subscriptions/s/resourceGroups/rg%281%29"
     assert resource_path("/subscriptions/s/resourceGroups/r/providers/P/t/n?x") == \
         "/subscriptions/s/resourceGroups/r/providers/P/t/n%3Fx"

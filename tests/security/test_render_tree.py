@@ -15,23 +15,11 @@ from pathlib import Path
 import pytest
 
 from migrator.errors import OutputError
-from migrator.render.tree import MANIFEST, STAGING_MARKER, _new_staging, read_manifest, write_tree
+from migrator.render.tree import MANIFEST, read_manifest, write_tree
 from tests.conftest import EXAMPLES, REPO
-from tests.security.helpers import migrate, migrate_process
+from tests.security.helpers import listing, migrate, migrate_process
 
 FLEET = EXAMPLES / "fleet.yaml"
-
-
-def listing(root: Path) -> dict[str, object]:
-    """Every entry under ``root`` (not following links): files with their bytes, links with their targets."""
-    out: dict[str, object] = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            path = Path(dirpath) / name
-            rel = str(path.relative_to(root))
-            out[rel] = (f"-> {os.readlink(path)}" if path.is_symlink() else
-                        path.read_bytes() if path.is_file() else "dir")
-    return out
 
 
 @pytest.fixture
@@ -239,6 +227,8 @@ def test_a_render_killed_while_staging_is_discarded_by_the_next_run(tmp_path: Pa
 
 
 def test_a_running_render_is_not_taken_for_a_stale_one(tmp_path: Path) -> None:
+    from migrator.render.tree import STAGING_MARKER, _new_staging
+
     out = tmp_path / "out"
     write_tree(OLD, out)
     staging, marker = _new_staging(os.path.realpath(out))
@@ -253,6 +243,8 @@ def test_a_running_render_is_not_taken_for_a_stale_one(tmp_path: Path) -> None:
 
 def test_a_staging_lookalike_that_is_not_ours_is_left_alone(tmp_path: Path) -> None:
     """A folder named like a staging folder (committed next to --out, say) is not finished into --out."""
+    from migrator.render.tree import STAGING_MARKER
+
     out = tmp_path / "out"
     write_tree(OLD, out)
     fake = tmp_path / ".out.fake.tmp"

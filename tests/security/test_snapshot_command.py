@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLES
-from tests.security.helpers import fleet_text, migrate, migrate_process
-from tests.security.test_render_tree import listing
+from tests.security.helpers import fleet_text, listing, migrate, migrate_process
 
 SNAPSHOTS = EXAMPLES / "snapshots"
 

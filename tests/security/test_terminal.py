@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from migrator.errors import InputError, visible
 from tests.conftest import EXAMPLES
 from tests.security.helpers import fleet_text, migrate
 
@@ -82,6 +81,8 @@ def test_an_error_line_stays_one_line_whatever_the_values_hold(tmp_path: Path) -
 
 
 def test_an_error_renders_each_value_escaped() -> None:
+    from migrator.errors import InputError, visible
+
     error = InputError(f"bad{CLEAR}\nvalue", details=(f"one{TITLE}", "two\nlines"), hint=f"do{CR}")
     lines = error.render().split("\n")
     assert lines == ["bad\\x1b[2J\\x1b[H\\nvalue", "  one\\x1b]0;owned\\x07", "  two\\nlines", "  hint: do\\rfake line"]

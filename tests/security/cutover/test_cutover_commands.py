@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from migrator.cutover.engine.context import Interrupts, migrate_command
+from migrator.cutover.engine.context import Interrupts
 from tests.cutover.conftest import AT_SOURCE, SHARED_NS, WEU, Served
 
 HOSTILE_DIR = "plans $(touch pwned) `id` 'q' \"dq\" ;|&"
@@ -68,4 +68,6 @@ def test_a_newline_in_a_value_never_splits_the_error(ready: Served) -> None:
      "migrate cutover --plan='$(x).json' --cluster=aks --namespace=ns --changed-at-source='Deployment/a b'"),
 ])
 def test_migrate_command_quotes_every_value(args: tuple, expected: str) -> None:
+    from migrator.cutover.engine.context import migrate_command
+
     assert migrate_command(*args) == expected
