@@ -69,7 +69,7 @@ def test_to_that_is_not_a_folder_is_refused_even_with_force(tmp_path: Path, kind
     else:
         os.mkfifo(to)
     before = listing(tmp_path)
-    migrate("snapshot", "--fleet", fleet, "--to", to, "--force").refused(needle)
+    migrate_process("snapshot", "--fleet", fleet, "--to", to, "--force", timeout=60).refused(needle)  # a FIFO hung
     assert listing(tmp_path) == before
 
 
