@@ -9,6 +9,7 @@ A cluster has exactly one source: ``snapshot`` (a folder of exported API documen
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -176,8 +177,9 @@ def _plain(node: Any) -> Any:
 
 
 def _fleet_error(path: Path, data: CommentedMap, exc: ValidationError) -> FleetFileError:
-    """The first validation error, located at its key's line in the file."""
-    error = exc.errors()[0]
+    """The first validation error (an unknown key before the missing one it often explains), located."""
+    errors = exc.errors()
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(error["loc"])
     kind = error["type"]
     ctx_error = (error.get("ctx") or {}).get("error")
@@ -187,8 +189,14 @@ def _fleet_error(path: Path, data: CommentedMap, exc: ValidationError) -> FleetF
     dotted = _dotted(loc)
     if kind == "extra_forbidden":
         where = _locate(path, data, loc)
+        missing = [str(e["loc"][-1]) for e in errors if e["type"] == "missing" and e["loc"][:-1] == loc[:-1]]
+        known = {f.alias or n for m in _Model.__subclasses__() for n, f in m.model_fields.items()} - {"path"}
+        close = difflib.get_close_matches(str(loc[-1]), missing or sorted(known), n=1)
+        also = (f"; missing required key {', '.join(repr(m) for m in missing)} in {_dotted(loc[:-1]) or 'the top level'}"
+                if missing and not close else "")
         return FleetFileError(
-            f"unknown key '{loc[-1]}' at {dotted}", location=where,
+            f"unknown key '{loc[-1]}'" + (f" (did you mean '{close[0]}'?)" if close else "") + f" at {dotted}{also}",
+            location=where,
             hint="check the spelling; the keys are listed in docs/fleet-file.md",
         )
     if kind == "missing":
