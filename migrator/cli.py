@@ -161,8 +161,8 @@ def snapshot(fleet_path: Path, to: Path, force: bool, **live: object) -> None:
 @main.command(help="Render the plan: Terraform for the PR, Kustomize components, a runbook per namespace.\n\n"
                    "Writes --out atomically; replaces only the files it wrote before (listed in "
                    ".wi-migrator-manifest) and never touches files you added.\n\n" + EXIT_CODES_HELP)
-@click.option("--plan", "plan_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="A plan file from migrate plan.")
+@click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=None, metavar="FILE",
+              help="The plan file (migrate plan --out).")
 @click.option("--fleet", "fleet_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Plan this fleet file first, with the plan command's defaults (instead of --plan).")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path, file_okay=False),
