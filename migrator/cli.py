@@ -35,21 +35,51 @@ Exit codes:
   4  internal error (please report it)"""
 
 
+# ------------------------------------------------------------------------- options several commands share
+
+def fleet_option(*, required: bool = True) -> Callable[[F], F]:
+    return click.option("--fleet", "fleet_path", required=required, default=None,
+                        type=click.Path(path_type=Path, dir_okay=False), help="The fleet file (docs/fleet-file.md).")
+
+
+def force_option() -> Callable[[F], F]:
+    return click.option("--force", is_flag=True, help="Replace --out if it exists (what it holds is lost).")
+
+
+def kubeconfig_option() -> Callable[[F], F]:
+    return click.option(
+        "--kubeconfig", type=click.Path(path_type=Path, dir_okay=False), default=None,
+        help="Kubeconfig for clusters reached through a context (default: KUBECONFIG, then ~/.kube/config): "
+             "clusters with 'context:' in the fleet file; for the cutover commands, giving it (or --context) "
+             "reaches the cluster through it instead of through ARM.")
+
+
+def arm_endpoint_option() -> Callable[[F], F]:
+    return click.option("--arm-endpoint", default=None, metavar="URL",
+                        help="Azure Resource Manager endpoint override (private clouds).")
+
+
+def ca_bundle_option() -> Callable[[F], F]:
+    return click.option("--ca-bundle", type=click.Path(dir_okay=False), default=None,
+                        help="CA bundle (PEM) for the ARM and Entra endpoints.")
+
+
+def request_timeout_option() -> Callable[[F], F]:
+    return click.option("--request-timeout", type=click.FloatRange(0.1), default=30.0, show_default=True,
+                        help="Seconds per API request.")
+
+
 def live_options(fn: F) -> F:
     """Options for reading clusters and Azure live (ignored for clusters with a snapshot)."""
     options = [
-        click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False), default=None,
-                     help="Kubeconfig for clusters with 'context:' (default: KUBECONFIG, ~/.kube/config)."),
+        kubeconfig_option(),
         click.option("--concurrency", type=click.IntRange(1, 512), default=16, show_default=True,
                      help="Clusters read at once."),
         click.option("--cluster-deadline", type=click.FloatRange(1), default=300.0, show_default=True,
                      help="Seconds after which a cluster that is still being read is reported as failed."),
-        click.option("--request-timeout", type=click.FloatRange(0.1), default=30.0, show_default=True,
-                     help="Seconds per API request."),
-        click.option("--arm-endpoint", default=None, metavar="URL",
-                     help="Azure Resource Manager endpoint override (private clouds)."),
-        click.option("--ca-bundle", type=click.Path(dir_okay=False), default=None,
-                     help="CA bundle for the ARM endpoint."),
+        request_timeout_option(),
+        arm_endpoint_option(),
+        ca_bundle_option(),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -88,8 +118,7 @@ def main() -> None:
 
 
 @main.command(help="Catalog every pod-identity object, workload and identity of a fleet.\n\n" + EXIT_CODES_HELP)
-@click.option("--fleet", "fleet_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="The fleet file (docs/fleet-file.md).")
+@fleet_option()
 @click.option("--output", "-o", "output", type=click.Choice(["table", "json", "markdown"]), default="table",
               show_default=True, help="Report format.")
 @click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), default=None,
@@ -110,8 +139,7 @@ def catalog(fleet_path: Path, output: str, out: Path | None, fail_on: str, ignor
 
 @main.command(help="Plan a federated identity credential for every (cluster, namespace, serviceaccount).\n\n"
                    "With --check, exit code 1 means something is blocked.\n\n" + EXIT_CODES_HELP)
-@click.option("--fleet", "fleet_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="The fleet file (docs/fleet-file.md).")
+@fleet_option()
 @click.option("--strategy", type=click.Choice(["reuse", "per-workload"]), default="reuse", show_default=True,
               help="reuse: federate the identities the bindings use; per-workload: a new identity per workload.")
 @click.option("--sa-conflicts", type=click.Choice(["split", "client-id-env"]), default="split", show_default=True,
@@ -145,26 +173,34 @@ def explain(code: str | None) -> None:
 
 @main.command(help="Write the snapshot layout (redacted) from the live sources, and a fleet file that "
                    "points at it. Read-only: only GET/LIST requests.\n\n" + EXIT_CODES_HELP)
-@click.option("--fleet", "fleet_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="The fleet file (docs/fleet-file.md).")
-@click.option("--to", "to", required=True, type=click.Path(path_type=Path, file_okay=False),
-              help="The snapshot folder to create.")
-@click.option("--force", is_flag=True, help="Replace --to if it exists.")
+@fleet_option()
+@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="The snapshot folder to create.  [required]")
+@click.option("--to", "to", type=click.Path(path_type=Path, file_okay=False), default=None, hidden=True,
+              help="Deprecated: the old name of --out.")
+@force_option()
 @live_options
-def snapshot(fleet_path: Path, to: Path, force: bool, **live: object) -> None:
+def snapshot(fleet_path: Path, out: Path | None, to: Path | None, force: bool, **live: object) -> None:
     from migrator.commands.snapshot import run_snapshot
 
-    code = run_snapshot(fleet_path, to, force=force, live=_live(live))
+    if to is not None:
+        if out is not None:
+            raise click.UsageError("give --out only (--to is its deprecated old name)")
+        click.echo("warning: --to is deprecated and will be removed: use --out", err=True)
+        out = to
+    if out is None:
+        raise click.UsageError("Missing option '--out'.")
+    code = run_snapshot(fleet_path, out, force=force, live=_live(live))
     sys.exit(int(code))
 
 
 @main.command(help="Render the plan: Terraform for the PR, Kustomize components, a runbook per namespace.\n\n"
                    "Writes --out atomically; replaces only the files it wrote before (listed in "
-                   ".wi-migrator-manifest) and never touches files you added.\n\n" + EXIT_CODES_HELP)
+                   ".wi-migrator-manifest) and never touches files you added. Give --plan, or --fleet to plan "
+                   "the fleet first with the plan command's defaults.\n\n" + EXIT_CODES_HELP)
 @click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=None, metavar="FILE",
               help="The plan file (migrate plan --out).")
-@click.option("--fleet", "fleet_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Plan this fleet file first, with the plan command's defaults (instead of --plan).")
+@fleet_option(required=False)
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="The output folder (created if missing).")
 @live_options
@@ -192,13 +228,12 @@ def render(plan_path: Path | None, fleet_path: Path | None, out: Path, **live: o
               help="A Resource Graph (KQL) predicate on the cluster row, e.g. \"tags['env'] == 'prod'\".")
 @click.option("--only-pod-identity", is_flag=True,
               help="Keep only clusters with the pod identity add-on on (and clusters already in --merge's file).")
-@click.option("--force", is_flag=True, help="Replace --out if it exists (your edits are lost).")
+@force_option()
 @click.option("--merge", is_flag=True, help="Merge into --out: add new clusters, keep groups, ignores and comments.")
 @click.option("--cloud", type=click.Choice(["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"]),
               default="AzureCloud", show_default=True, help="The Azure cloud.")
-@click.option("--arm-endpoint", default=None, metavar="URL",
-              help="Azure Resource Manager endpoint override (private clouds).")
-@click.option("--ca-bundle", type=click.Path(dir_okay=False), default=None, help="CA bundle for the ARM endpoint.")
+@arm_endpoint_option()
+@ca_bundle_option()
 def discover(subscriptions: tuple[str, ...], management_group: str | None, tenant: bool, out: Path,
              where: str | None, only_pod_identity: bool, force: bool, merge: bool, cloud: str,
              arm_endpoint: str | None, ca_bundle: str | None) -> None:
@@ -230,18 +265,14 @@ Exit codes:
 def cluster_access_options(fn: F) -> F:
     """How the cutover commands reach the clusters and Azure."""
     options = [
-        click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False), default=None,
-                     help="Reach clusters through this kubeconfig (default: through ARM, as kubelogin does)."),
+        kubeconfig_option(),
         click.option("--context", default=None, metavar="NAME",
                      help="Kubeconfig context (default: the cluster's name, as az aks get-credentials names it)."),
-        click.option("--arm-endpoint", default=None, metavar="URL",
-                     help="Azure Resource Manager endpoint override (private clouds)."),
+        arm_endpoint_option(),
         click.option("--authority-host", default=None, metavar="URL",
                      help="Entra authority host for the token exchange (default: the public cloud's)."),
-        click.option("--ca-bundle", type=click.Path(dir_okay=False), default=None,
-                     help="CA bundle for ARM and the Entra endpoint."),
-        click.option("--request-timeout", type=click.FloatRange(0.1), default=30.0, show_default=True,
-                     help="Seconds per API request."),
+        ca_bundle_option(),
+        request_timeout_option(),
     ]
     for option in reversed(options):
         fn = option(fn)

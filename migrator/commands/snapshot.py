@@ -2,7 +2,7 @@
 
 A security team can review or archive what was read; a colleague without access can run catalog and
 plan on it, and gets byte for byte the catalog the live run gives. Written into a temporary folder
-beside ``--to`` and moved into place only when every cluster was written: a failed run leaves nothing.
+beside ``--out`` and moved into place only when every cluster was written: a failed run leaves nothing.
 """
 
 from __future__ import annotations
@@ -10,13 +10,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from ruamel.yaml import YAML
 
+from migrator.commands.catalog import report_unread
 from migrator.errors import ExitCode, InputError, Location, OutputError
 from migrator.fleet import load_fleet
 from migrator.kinds import KINDS
@@ -33,6 +36,8 @@ class _Collector:
         self.managed: dict[str, bytes] = {}
         self.vmss: dict[str, bytes] = {}
         self.azure: dict[str, bytes] = {}
+        self.redacted = 0  # objects redaction removed something from
+
 
     def on_page(self, cluster: str, plural: str, data: bytes, first: bool) -> None:
         key = (cluster, plural)
@@ -42,7 +47,10 @@ class _Collector:
         for item in json.loads(data).get("items") or ():
             item.setdefault("apiVersion", info.api_version)
             item.setdefault("kind", info.kind)
-            self.items[key].append(redact(item))
+            before = msgspec.json.encode(item)
+            kept = redact(item)
+            self.redacted += msgspec.json.encode(kept) != before
+            self.items[key].append(kept)
 
     def on_managed_cluster(self, cluster: str, data: bytes) -> None:
         self.managed[cluster] = data
@@ -73,7 +81,7 @@ def run_snapshot(fleet_path: Path, to: Path, *, force: bool, live: LiveSettings)
     read = {c.name: c for c in inventory.clusters}
     parent = to.resolve().parent
     if not parent.is_dir():
-        raise OutputError("the parent folder of --to does not exist", location=Location(parent))
+        raise OutputError("the parent folder of --out does not exist", location=Location(parent))
     tmp = Path(tempfile.mkdtemp(prefix=f".{to.name}.", dir=parent))
     try:
         for spec in fleet.clusters:
@@ -108,7 +116,29 @@ def run_snapshot(fleet_path: Path, to: Path, *, force: bool, live: LiveSettings)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    _summary(to, len(read), collector.redacted)
+    report_unread(inventory, f"above; they are left out of {to / 'fleet.yaml'}")
     return ExitCode.PARTIAL if inventory.failures else ExitCode.OK
+
+
+def _summary(to: Path, clusters: int, redacted: int) -> None:
+    """What was written, like the other commands' one line (stdout)."""
+    files = [p for p in to.rglob("*") if p.is_file()]
+    size = sum(p.stat().st_size for p in files)
+    sys.stdout.write(f"wrote {to}: {clusters} cluster(s), {len(files)} files, {_bytes(size)}; "
+                     f"{redacted} object(s) redacted (managed fields, last-applied annotations, "
+                     "environment values)\n")
+
+
+def _bytes(n: int) -> str:
+    if n < 1024:
+        return f"{n} bytes"
+    size = float(n)
+    for unit in ("KB", "MB", "GB"):
+        size /= 1024
+        if size < 1024 or unit == "GB":
+            break
+    return f"{size:.1f} {unit}"
 
 
 def _write_fleet(source: Path, target: Path, read: dict[str, Any], azure: bool) -> None:

@@ -151,9 +151,13 @@ def test_cli_snapshot_and_catalog_through_a_kubeconfig(served: Served) -> None:
     fleet = served.tmp / "ctx-fleet.yaml"
     fleet.write_text(text)
     target = served.tmp / "cli-snap"
-    run = subprocess.run([sys.executable, "-m", "migrator.cli", "snapshot", "--fleet", str(fleet), "--to", str(target),
+    run = subprocess.run([sys.executable, "-m", "migrator.cli", "snapshot", "--fleet", str(fleet), "--out", str(target),
                           "--kubeconfig", str(served.tmp / "kubeconfig")], capture_output=True, text=True, cwd=REPO)
     assert run.returncode == 0, run.stderr
+    files = [p for p in target.rglob("*") if p.is_file()]
+    assert run.stdout.startswith(f"wrote {target}: 5 cluster(s), {len(files)} files, "), run.stdout
+    assert int(run.stdout.split("; ")[1].split()[0]) > 0, run.stdout  # the example's env values are redacted
+    assert run.stdout.endswith("object(s) redacted (managed fields, last-applied annotations, environment values)\n")
     cat = subprocess.run([sys.executable, "-m", "migrator.cli", "catalog", "--fleet", str(target / "fleet.yaml"),
                           "-o", "json"], capture_output=True, text=True, cwd=REPO)
     assert cat.returncode == 1, cat.stderr  # error findings, all clusters read
