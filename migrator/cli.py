@@ -1,11 +1,9 @@
 """The ``migrate`` command line: parse arguments, call one function per command, map errors to exit codes.
 
-Exit codes (every command):
-  0  complete; no finding at or above --fail-on
-  1  complete; findings at or above --fail-on (a result, not a failure of the tool)
-  2  bad input or arguments; nothing catalogued, nothing written
-  3  some clusters could not be read; the rest are reported
-  4  internal error (a bug: please report it with the command line)
+The exit codes are ``migrator.errors.ExitCode``; each command's ``--help`` lists the ones it can return
+(generated from the enum, as is docs/cli.md). Options several commands share (``--kubeconfig``,
+``--arm-endpoint``, ``--ca-bundle``, ``--request-timeout``) are defined once, below, and mean the same
+everywhere. ``-o/--output`` is a format, ``--out`` a destination, in every command.
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from migrator.errors import MigratorError
+from migrator.errors import ExitCode, MigratorError, exit_codes_help
 
 if TYPE_CHECKING:
     from migrator.cutover import Access, Interrupts, Options, Reporter
@@ -26,13 +24,59 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXIT_CODES_HELP = """\b
-Exit codes:
-  0  complete; no finding at or above --fail-on
-  1  complete; findings at or above --fail-on (a result)
-  2  bad input or arguments; nothing catalogued or written
-  3  some clusters could not be read; the rest are reported
-  4  internal error (please report it)"""
+OK, FINDINGS, BAD_INPUT, PARTIAL, INTERNAL, INTERRUPTED = ExitCode
+
+NOTHING_WRITTEN = "interrupted (Ctrl-C); nothing was written"
+EXIT_CODES_HELP = exit_codes_help(ExitCode) + "\n\nEach command's --help lists the codes it returns, in its terms."
+CATALOG_EXIT_CODES_HELP = exit_codes_help(ExitCode, {
+    OK: "complete; no finding at or above --fail-on",
+    FINDINGS: "complete; findings at or above --fail-on (a result, not a failure of the tool)",
+    BAD_INPUT: "bad input or arguments; nothing catalogued, nothing written",
+    PARTIAL: "some clusters could not be read; the rest are reported",
+    INTERRUPTED: NOTHING_WRITTEN})
+PLAN_EXIT_CODES_HELP = exit_codes_help(ExitCode, {
+    OK: "complete (with --check: nothing is blocked)",
+    BAD_INPUT: "bad input or arguments; nothing written",
+    PARTIAL: "some clusters could not be read; the rest are planned",
+    FINDINGS: "with --check: something is blocked (a result, not a failure of the tool)",
+    INTERRUPTED: NOTHING_WRITTEN})
+EXPLAIN_EXIT_CODES_HELP = exit_codes_help((OK, BAD_INPUT, INTERNAL, INTERRUPTED), {
+    OK: "explained", BAD_INPUT: "unknown finding code", INTERRUPTED: "interrupted (Ctrl-C)"})
+RENDER_EXIT_CODES_HELP = exit_codes_help((OK, BAD_INPUT, PARTIAL, INTERNAL, INTERRUPTED), {
+    OK: "rendered", BAD_INPUT: "bad input or arguments; nothing written",
+    PARTIAL: "with --fleet: some clusters could not be read; the rest is rendered",
+    INTERRUPTED: "interrupted (Ctrl-C); each file is whole (old or new): run the command again"})
+SNAPSHOT_EXIT_CODES_HELP = exit_codes_help((OK, BAD_INPUT, PARTIAL, INTERNAL, INTERRUPTED), {
+    OK: "written", BAD_INPUT: "bad input or arguments; nothing written",
+    PARTIAL: "some clusters could not be read; the others are written",
+    INTERRUPTED: NOTHING_WRITTEN})
+DISCOVER_EXIT_CODES_HELP = exit_codes_help((OK, BAD_INPUT, PARTIAL, INTERNAL, INTERRUPTED), {
+    OK: "written",
+    BAD_INPUT: "bad arguments, a query Resource Graph rejects, an existing --out, nothing found; nothing written",
+    PARTIAL: "part of the scope could not be read; the rest was written",
+    INTERRUPTED: NOTHING_WRITTEN})
+CUTOVER_MEANINGS = {
+    OK: "done (or nothing to do)",
+    FINDINGS: "a step refused or failed; the message says what to do",
+    BAD_INPUT: "bad input or arguments; nothing changed",
+    PARTIAL: "the cluster (or Azure) could not be reached",
+    INTERRUPTED: "interrupted (Ctrl-C): stopped between steps, lease released",
+}
+CUTOVER_EXIT_CODES_HELP = exit_codes_help(ExitCode, CUTOVER_MEANINGS)
+STATUS_EXIT_CODES_HELP = exit_codes_help((OK, BAD_INPUT, PARTIAL, INTERNAL, INTERRUPTED), {
+    **CUTOVER_MEANINGS, OK: "every cluster was read", INTERRUPTED: "interrupted (Ctrl-C)"})
+
+# How to go on after Ctrl-C, by command (the group prints it; every command exits 130).
+RESUME = {
+    "catalog": "nothing was written; run the command again",
+    "plan": "nothing was written; run the command again",
+    "snapshot": "nothing was written; run the command again",
+    "discover": "nothing was written; run the command again",
+    "render": "every file is whole (old or new); run the command again to finish",
+    **dict.fromkeys(("cutover", "rollback", "unbind", "finalize"),
+                    "run the same command again: it continues from the first step that does not hold "
+                    "(migrate cutover status shows where each namespace stands)"),
+}
 
 
 # ------------------------------------------------------------------------- options several commands share
@@ -109,6 +153,10 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except MigratorError as exc:
             _fail(exc)
+        except KeyboardInterrupt:  # click would say "Aborted!" and exit 1, the code for findings
+            resume = RESUME.get(ctx.invoked_subcommand or "")
+            click.echo("\ninterrupted (Ctrl-C)" + (f": {resume}" if resume else ""), err=True)
+            sys.exit(int(ExitCode.INTERRUPTED))
 
 
 @click.group(cls=_Group, help="Move AKS fleets off AAD Pod Identity onto Entra Workload Identity.\n\n" + EXIT_CODES_HELP)
@@ -117,7 +165,8 @@ def main() -> None:
     pass
 
 
-@main.command(help="Catalog every pod-identity object, workload and identity of a fleet.\n\n" + EXIT_CODES_HELP)
+@main.command(help="Catalog every pod-identity object, workload and identity of a fleet.\n\n"
+                   + CATALOG_EXIT_CODES_HELP)
 @fleet_option()
 @click.option("--output", "-o", "output", type=click.Choice(["table", "json", "markdown"]), default="table",
               show_default=True, help="Report format.")
@@ -138,7 +187,7 @@ def catalog(fleet_path: Path, output: str, out: Path | None, fail_on: str, ignor
 
 
 @main.command(help="Plan a federated identity credential for every (cluster, namespace, serviceaccount).\n\n"
-                   "With --check, exit code 1 means something is blocked.\n\n" + EXIT_CODES_HELP)
+                   + PLAN_EXIT_CODES_HELP)
 @fleet_option()
 @click.option("--strategy", type=click.Choice(["reuse", "per-workload"]), default="reuse", show_default=True,
               help="reuse: federate the identities the bindings use; per-workload: a new identity per workload.")
@@ -163,7 +212,7 @@ def plan(fleet_path: Path, strategy: str, sa_conflicts: str, proxy_sidecar: tupl
 
 
 @main.command(help="Explain a finding code: its cause, risk, remediation and references.\n\n"
-                    "Without CODE, list every code with its severity and title.")
+                    "Without CODE, list every code with its severity and title.\n\n" + EXPLAIN_EXIT_CODES_HELP)
 @click.argument("code", required=False)
 def explain(code: str | None) -> None:
     from migrator.commands.explain import explain as explain_code
@@ -172,7 +221,7 @@ def explain(code: str | None) -> None:
 
 
 @main.command(help="Write the snapshot layout (redacted) from the live sources, and a fleet file that "
-                   "points at it. Read-only: only GET/LIST requests.\n\n" + EXIT_CODES_HELP)
+                   "points at it. Read-only: only GET/LIST requests.\n\n" + SNAPSHOT_EXIT_CODES_HELP)
 @fleet_option()
 @click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="The snapshot folder to create.  [required]")
@@ -197,7 +246,7 @@ def snapshot(fleet_path: Path, out: Path | None, to: Path | None, force: bool, *
 @main.command(help="Render the plan: Terraform for the PR, Kustomize components, a runbook per namespace.\n\n"
                    "Writes --out atomically; replaces only the files it wrote before (listed in "
                    ".wi-migrator-manifest) and never touches files you added. Give --plan, or --fleet to plan "
-                   "the fleet first with the plan command's defaults.\n\n" + EXIT_CODES_HELP)
+                   "the fleet first with the plan command's defaults.\n\n" + RENDER_EXIT_CODES_HELP)
 @click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=None, metavar="FILE",
               help="The plan file (migrate plan --out).")
 @fleet_option(required=False)
@@ -216,8 +265,7 @@ def render(plan_path: Path | None, fleet_path: Path | None, out: Path, **live: o
 # ---------------------------------------------------------------------------------------- discover
 @main.command(help="Write a fleet file for every AKS cluster in scope, found with Azure Resource Graph "
                    "(docs/discover.md). Read-only. Never overwrites --out without --force; --merge adds new "
-                   "clusters and keeps your edits.\n\n"
-                   "Exit code 3: part of the scope could not be read; the rest was written.\n\n" + EXIT_CODES_HELP)
+                   "clusters and keeps your edits.\n\n" + DISCOVER_EXIT_CODES_HELP)
 @click.option("--subscription", "subscriptions", multiple=True, metavar="ID",
               help="A subscription to search (repeatable; batched by 1,000).")
 @click.option("--management-group", default=None, metavar="MG", help="Search every subscription of this group.")
@@ -252,15 +300,6 @@ def discover(subscriptions: tuple[str, ...], management_group: str | None, tenan
 
 
 # ----------------------------------------------------------------------------- cutover, rollback, unbind, finalize
-
-CUTOVER_EXIT_CODES_HELP = """\b
-Exit codes:
-  0    done (or nothing to do)
-  1    a step refused or failed; the message says what to do
-  2    bad input or arguments; nothing changed
-  3    the cluster (or Azure) could not be reached
-  130  interrupted (Ctrl-C): stopped between steps, lease released"""
-
 
 def cluster_access_options(fn: F) -> F:
     """How the cutover commands reach the clusters and Azure."""
@@ -381,7 +420,7 @@ def cutover(ctx: click.Context, plan_path: Path | None, cluster: str | None, nam
 
 
 @cutover.command("status", help="Per cluster and namespace of the plan, the step each is at, read from the "
-                                "clusters themselves (any machine sees the same).\n\n" + CUTOVER_EXIT_CODES_HELP)
+                                "clusters themselves (any machine sees the same).\n\n" + STATUS_EXIT_CODES_HELP)
 @click.option("--plan", "plan_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="The plan file.")
 @click.option("--cluster", default=None, help="Only this cluster.")
@@ -471,12 +510,12 @@ def run() -> None:
     except SystemExit:
         raise
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
+        click.echo("interrupted (Ctrl-C)", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))
     except Exception as exc:
         click.echo(f"internal error: {type(exc).__name__}: {exc}\n"
                    "  this is a bug in wi-migrator: please report it with the command you ran", err=True)
-        sys.exit(4)
+        sys.exit(int(ExitCode.INTERNAL))
 
 
 if __name__ == "__main__":  # pragma: no cover
