@@ -76,8 +76,11 @@ def report_unread(inventory: FleetInventory | Sequence[ClusterFailure], where: s
 
 
 def table_width(stream: object = None) -> int:
-    """The table's width: the terminal's, else COLUMNS, else as wide as the lines are (pipes, CI, files)."""
-    if stream is not None and getattr(stream, "isatty", lambda: False)():
+    """The table's width on ``stream``: the terminal's; else COLUMNS; else as wide as the lines are (pipes, CI).
+    A file (``stream`` None) has no width: its lines are as long as they are."""
+    if stream is None:
+        return UNLIMITED_WIDTH
+    if getattr(stream, "isatty", lambda: False)():
         import shutil
 
         return max(100, shutil.get_terminal_size((140, 40)).columns)

@@ -62,3 +62,12 @@ def test_the_piped_table_uses_the_width_it_needs_one_line_per_finding() -> None:
 def test_the_table_follows_columns() -> None:
     lines = _table({"COLUMNS": "120"})
     assert max(len(line) for line in lines if "┃" in line or "│" in line) <= 120
+
+
+def test_a_table_written_to_a_file_ignores_columns(tmp_path: Path) -> None:
+    out = tmp_path / "report.txt"
+    result = CliRunner().invoke(main, ["catalog", "--fleet", str(EXAMPLES / "fleet.yaml"), "--out", str(out)],
+                                env={"COLUMNS": "80"})
+    assert result.exit_code == ExitCode.FINDINGS, result.stderr
+    assert out.read_text(encoding="utf-8").splitlines() == _table({"COLUMNS": ""})
+
