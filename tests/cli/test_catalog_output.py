@@ -1,4 +1,4 @@
-"""The catalog's output (issue 20): every cluster not read is named on stderr whatever --out says, and the
+"""The catalog's output (issue 20): every cluster not read is named on stderr whatever --out says (render --fleet too), and the
 table uses the width it gets instead of wrapping at 140 columns in a pipe."""
 
 from __future__ import annotations
@@ -71,3 +71,15 @@ def test_a_table_written_to_a_file_ignores_columns(tmp_path: Path) -> None:
     assert result.exit_code == ExitCode.FINDINGS, result.stderr
     assert out.read_text(encoding="utf-8").splitlines() == _table({"COLUMNS": ""})
 
+
+
+def test_render_from_a_fleet_names_every_cluster_not_read(tmp_path: Path) -> None:
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(UNREADABLE_FLEET)
+    result = CliRunner().invoke(main, ["render", "--fleet", str(fleet), "--kubeconfig", str(_empty_kubeconfig(tmp_path)),
+                                       "--out", str(tmp_path / "out")])
+    assert result.exit_code == ExitCode.PARTIAL, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("error: cluster aks-gone (westeurope) not read: kubeconfig context 'nowhere'")
+    assert lines[1] == "  1 cluster(s) not read (exit code 3); the details are above; the plan blocks them, and " \
+                       "nothing is rendered for them"
