@@ -11,6 +11,7 @@
         │                         timed out, the webhook did not inject...): re-run to continue
         ├── LeaseHeld             another operator holds the namespace's lease
         ├── LeaseLost             the lease was taken over while this run waited
+        ├── Unrecorded            the step is done on the cluster but the record write after it was refused
         ├── ConfirmationRefused   no --yes and nobody to ask (stdin is not a terminal), or "no"
         └── Interrupted   (130)   Ctrl-C: stopped between steps, lease released
 
@@ -42,6 +43,10 @@ class LeaseHeld(StepError):
 
 class LeaseLost(StepError):
     """Our lease expired and was taken over while we were waiting."""
+
+
+class Unrecorded(StepError):
+    """The step's change is made and verified; writing its completion to the record was refused."""
 
 
 class ConfirmationRefused(StepError):

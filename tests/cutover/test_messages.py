@@ -1,0 +1,127 @@
+"""What the cutover says when things go wrong on the way (issue 20): each message names what happened and
+what to do, and what the record keeps lets a re-run (or a later cutover) protect what it should."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.cutover.conftest import AT_SOURCE, SHARED_NS, Served, ok
+from tests.servers.faults import Fault
+
+
+def _progress(served: Served, namespace: str = SHARED_NS) -> dict[str, Any]:
+    record = served.state.get("configmaps", namespace, "wi-migrator-record")
+    return json.loads(record["data"]["progress"])
+
+
+def _nmi_pods(lab: Served) -> list[str]:
+    return [p["metadata"]["name"] for p in lab.state.list("pods", "kube-system")
+            if p["metadata"]["name"].startswith("nmi-")]
+
+
+# ------------------------------------------------------------------ read-only steps
+
+
+def test_a_failed_read_only_step_says_nothing_was_changed_not_to_continue(ready: Served) -> None:
+    before = len(ready.writes())
+    ready.kube.faults.add(Fault(service="kube", resource="serviceaccounts", subresource="token", status=403,
+                                reason="Forbidden"))
+    result = ready.cutover(changed_at_source=AT_SOURCE)
+    assert result.code == 1
+    assert "TokenRequest for ServiceAccount/" in result.message
+    assert "nothing was changed" in result.message and "to continue" not in result.message
+    assert len(ready.writes()) == before
+
+
+# ------------------------------------------------------------------ step 5's completion and --check-nmi-logs
+
+
+def test_step_5_found_done_after_a_rollout_timeout_records_its_completion_and_nmi_logs_still_protect_step_6(
+        lab: Served) -> None:
+    lab.state.set_rollout(seconds_per_pod=100, resource="deployments", namespace="demo", name="demo")
+    timed_out = lab.cutover("demo", rollout_timeout=30)
+    assert timed_out.code == 1 and "did not complete within 30 s" in timed_out.message
+    assert not (_progress(lab, "demo").get("label") or {}).get("completed")
+    lab.clock.advance(400)  # the rollout completes meanwhile
+    result = ok(lab.cutover("demo", check_nmi_logs=True))
+    assert "[5/6] label the pod templates azure.workload.identity/use=true and roll out: already done" \
+        in result.output
+    assert "NMI logs (3 pod(s)): no token served to demo since step 5" in result.output
+    assert "not checked" not in result.output
+    progress = _progress(lab, "demo")
+    assert progress["label"]["completed"] and "label" in progress["steps"]
+
+
+def test_check_nmi_logs_refuses_step_6_when_the_logs_cannot_be_read(lab: Served) -> None:
+    lab.kube.faults.add(Fault(service="kube", resource="pods", subresource="log", status=403, reason="Forbidden"))
+    result = lab.cutover("demo", check_nmi_logs=True)
+    assert result.code == 1
+    assert "--check-nmi-logs: the logs of NMI's 3 pod(s) (DaemonSet kube-system/nmi) could not be read" \
+        in result.message
+    labels = lab.state.get("deployments", "demo", "demo")["spec"]["template"]["metadata"]["labels"]
+    assert labels.get("aadpodidbinding") == "demo"  # step 6 did not run
+
+
+def test_check_nmi_logs_on_a_cluster_without_nmi_pods_says_so(lab: Served) -> None:
+    for name in _nmi_pods(lab):
+        lab.state.remove("pods", "kube-system", name)
+    result = ok(lab.cutover("demo", check_nmi_logs=True))
+    assert "NMI logs: DaemonSet kube-system/nmi has no pods on the cluster" in result.output
+    assert "permissions" not in result.output
+
+
+# ------------------------------------------------------------------ the record's history
+
+
+def test_a_cutover_after_a_rollback_starts_a_fresh_progress_section_and_keeps_the_old_ones(ready: Served) -> None:
+    ok(ready.cutover(changed_at_source=AT_SOURCE))
+    first = _progress(ready)
+    ready.clock.advance(3600)
+    ok(ready.rollback())
+    rolled = _progress(ready)
+    assert rolled["operation"] == "rollback" and "steps" not in rolled
+    assert [h["operation"] for h in rolled["history"]] == ["cutover"]
+    ready.clock.advance(3600)
+    ok(ready.cutover(changed_at_source=AT_SOURCE))
+    again = _progress(ready)
+    assert again["operation"] == "cutover" and again["state"] == "cut-over"
+    assert "by" not in again and "unbound" not in again
+    assert again["steps"]["label"]["at"] > first["steps"]["label"]["at"]
+    assert again["label"]["completed"] > first["label"]["completed"]
+    assert [h["operation"] for h in again["history"]] == ["cutover", "rollback"]
+    assert again["history"][0]["steps"] == first["steps"]
+
+
+# ------------------------------------------------------------------ 403s
+
+
+def test_a_403_from_an_admission_policy_names_the_policy(ready: Served) -> None:
+    def protect(index: int) -> None:  # AKS Automatic's policy, applied after the federation is proved
+        if index == 2:
+            ready.state.protect_namespaces([SHARED_NS], install_objects=False)
+
+    result = ready.cutover(changed_at_source=AT_SOURCE, hooks={"step_done": protect})
+    assert result.code == 1
+    assert "the admission policy aks-managed-protect-system-namespaces denied the change: Modification of " \
+           "resources in managed system namespaces is not allowed" in result.message
+    assert "kubectl get validatingadmissionpolicy aks-managed-protect-system-namespaces" in result.message
+    assert "lacks a permission" not in result.message
+
+
+def test_a_step_done_whose_record_write_is_refused_is_reported_done_but_unrecorded(ready: Served) -> None:
+    ready.state.set_rollout(seconds_per_pod=10, resource="deployments", namespace=SHARED_NS, name="ingest-worker")
+    refuse = Fault(service="kube", resource="configmaps", verb="patch", status=403, reason="Forbidden")
+    hooks = {"waiting": lambda text: ready.kube.faults.add(refuse) if refuse not in list(ready.kube.faults)
+             else None}
+    result = ready.cutover(changed_at_source=AT_SOURCE, hooks=hooks)
+    assert result.code == 1
+    assert "(done, but not recorded)" in result.output and "FAILED" not in result.output
+    assert "step 5 (label the pod templates azure.workload.identity/use=true and roll out) is done on the cluster, " \
+           "but recording it in ConfigMap shared/wi-migrator-record was refused" in result.message
+    ready.kube.faults.remove(refuse)
+    ready.clock.advance(61)
+    resumed = ok(ready.cutover(changed_at_source=AT_SOURCE))
+    assert "[5/6] label the pod templates azure.workload.identity/use=true and roll out: already done" \
+        in resumed.output
+    assert _progress(ready)["label"]["completed"]
