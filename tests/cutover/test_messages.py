@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.cutover.conftest import AT_SOURCE, SHARED_NS, Served, ok
+from tests.cutover.conftest import AT_SOURCE, SHARED_NS, WEU, Served, ok
 from tests.servers.faults import Fault
 
 
@@ -125,3 +125,15 @@ def test_a_step_done_whose_record_write_is_refused_is_reported_done_but_unrecord
     assert "[5/6] label the pod templates azure.workload.identity/use=true and roll out: already done" \
         in resumed.output
     assert _progress(ready)["label"]["completed"]
+
+
+# ------------------------------------------------------------------ status
+
+
+def test_status_during_a_step_5_rollout_says_step_5_is_in_progress(ready: Served) -> None:
+    ready.state.set_rollout(stuck=True, resource="deployments", namespace=SHARED_NS, name="ingest-worker")
+    assert ready.cutover(changed_at_source=AT_SOURCE, rollout_timeout=30).code == 1
+    status = ready.cli("cutover", "status", "--cluster", WEU)
+    line = next(line for line in status.output.splitlines() if line.strip().startswith(SHARED_NS))
+    assert "step 5/6 in progress: pod templates patched, waiting for Deployment/ingest-worker: rollout" in line
+    assert "step 3/6 done" not in line
