@@ -50,7 +50,11 @@ def issuer_problems(run: Run) -> list[str]:
         problems.append(f"the OIDC issuer of {t.cluster.name} is off: az aks update --resource-group "
                         f"{t.cluster.resource_group} --name {t.cluster.name} --enable-oidc-issuer")
     arm_issuer = facts.oidc_issuer_url if facts is not None else None
-    if arm_issuer and api_issuer and api_issuer != arm_issuer:
+    if api_issuer is None:
+        run.reporter.warn(f"the API server of {t.cluster.name} does not serve its OIDC discovery document "
+                          "(/.well-known/openid-configuration): the comparison of its issuer with ARM's was skipped "
+                          "(step 2 still checks the issuer of a real token)")
+    elif arm_issuer and api_issuer != arm_issuer:
         problems.append(f"ARM reports the issuer {arm_issuer} but the API server signs tokens as {api_issuer}")
     run.issuer = arm_issuer or api_issuer
     if run.issuer and t.cluster.issuer and run.issuer != t.cluster.issuer:

@@ -137,3 +137,10 @@ def test_status_during_a_step_5_rollout_says_step_5_is_in_progress(ready: Served
     line = next(line for line in status.output.splitlines() if line.strip().startswith(SHARED_NS))
     assert "step 5/6 in progress: pod templates patched, waiting for Deployment/ingest-worker: rollout" in line
     assert "step 3/6 done" not in line
+
+
+def test_an_api_server_without_oidc_discovery_says_the_issuer_comparison_was_skipped(ready: Served) -> None:
+    ready.kube.faults.add(Fault(service="kube", path=r"^/\.well-known/openid-configuration", status=404))
+    result = ok(ready.cutover(changed_at_source=AT_SOURCE))
+    assert "the API server of aks-prod-weu does not serve its OIDC discovery document " \
+           "(/.well-known/openid-configuration): the comparison of its issuer with ARM's was skipped" in result.output
