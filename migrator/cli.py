@@ -242,10 +242,28 @@ def cluster_access_options(fn: F) -> F:
                      help="CA bundle for ARM and the Entra endpoint."),
         click.option("--request-timeout", type=click.FloatRange(0.1), default=30.0, show_default=True,
                      help="Seconds per API request."),
+        click.option("--verbose", is_flag=True,
+                     help="Also show the Azure SDK's own log (e.g. every credential DefaultAzureCredential tried)."),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+def _sdk_logging(verbose: bool) -> None:
+    """The Azure SDK logs each credential DefaultAzureCredential tries (dozens of lines before our one error
+    line): shown only with --verbose."""
+    import logging
+
+    azure = logging.getLogger("azure")
+    for old in [h for h in azure.handlers if getattr(h, "wi_migrator", False)]:
+        azure.removeHandler(old)
+    handler: logging.Handler = logging.StreamHandler(sys.stderr) if verbose else logging.NullHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.wi_migrator = True  # type: ignore[attr-defined]  # ours to replace on the next command
+    azure.addHandler(handler)
+    azure.setLevel(logging.INFO if verbose else logging.WARNING)
+    azure.propagate = False
 
 
 def change_options(fn: F) -> F:
@@ -275,6 +293,7 @@ def _access(kw: dict[str, Any]) -> Access:
     from migrator.cutover import Access
 
     injected = click.get_current_context().obj or {}
+    _sdk_logging(bool(kw.pop("verbose", False)))
     access = Access(kubeconfig=kw.pop("kubeconfig", None), context=kw.pop("context", None),
                     arm_endpoint=kw.pop("arm_endpoint", None), authority_host=kw.pop("authority_host", None),
                     ca_bundle=kw.pop("ca_bundle", None), request_timeout=kw.pop("request_timeout", 30.0))

@@ -7,6 +7,7 @@ from typing import Any
 
 from migrator.cutover import (
     Access,
+    AzureLoginFailed,
     ClusterUnreachable,
     Connections,
     Interrupts,
@@ -24,6 +25,7 @@ from migrator.cutover import (
     namespace_target,
     new_journal,
     planned_namespaces,
+    refuse_if_the_plan_blocks,
 )
 from migrator.errors import ExitCode, SourceError
 
@@ -34,6 +36,7 @@ def run_cutover(plan_path: Path, cluster: str, namespace: str, *, access: Access
                 interrupts: Interrupts | None = None) -> ExitCode:
     plan = load_plan(plan_path)
     target = namespace_target(plan, cluster, namespace, frozenset(changed_at_source))
+    refuse_if_the_plan_blocks(target)  # before anything in Azure or the cluster is reached
     reporter = reporter or make_reporter(stdin=stdin)
     log = new_journal(journal or default_journal_path(), access, "cutover")
     conn = Connections(access)
@@ -68,6 +71,8 @@ def run_status(plan_path: Path, cluster: str | None, *, access: Access, reporter
                     target = namespace_target(plan, cp.name, ns, everything)
                     run = make_run(target, conn, access, Options(dry_run=True), reporter, journal, "status")
                     lines.append(namespace_status(run).line)
+            except AzureLoginFailed:
+                raise  # the same for every cluster: said once
             except (ClusterUnreachable, SourceError) as exc:
                 unreachable += 1
                 lines.append(f"unreachable: {exc.message}")

@@ -5,6 +5,7 @@
     MigratorError (migrator.errors)
     ├── InputError           (2)  bad plan, unknown cluster or namespace, bad arguments
     ├── SourceError          (3)  the cluster or Azure could not be reached (ClusterUnreachable)
+    │   └── AzureLoginFailed      no usable Azure login: no credential, expired, or for another tenant
     └── StepError            (1)  a step refused or failed; the message says what to do
         ├── StepRefused           a precondition does not hold: nothing was changed by this step
         ├── StepFailed            the step acted but its postcondition does not hold (a rollout
@@ -61,3 +62,7 @@ class Interrupted(StepError):
 
 class ClusterUnreachable(SourceError):
     """The API server (or ARM for it) did not answer."""
+
+
+class AzureLoginFailed(ClusterUnreachable):
+    """No Azure token could be had: nothing in Azure (nor a cluster reached through ARM) can be reached."""

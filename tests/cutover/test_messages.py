@@ -144,3 +144,81 @@ def test_an_api_server_without_oidc_discovery_says_the_issuer_comparison_was_ski
     result = ok(ready.cutover(changed_at_source=AT_SOURCE))
     assert "the API server of aks-prod-weu does not serve its OIDC discovery document " \
            "(/.well-known/openid-configuration): the comparison of its issuer with ARM's was skipped" in result.output
+
+
+# ------------------------------------------------------------------ no Azure login
+
+
+class NoLogin:
+    """A credential that fails as DefaultAzureCredential does without a login: it logs every credential it tried,
+    then raises ClientAuthenticationError with all of them in one long message."""
+
+    def __init__(self, why: str = "Please run 'az login' to set up an account") -> None:
+        self.why = why
+
+    def get_token(self, *scopes: str, **kw: Any) -> Any:
+        import logging
+
+        from azure.core.exceptions import ClientAuthenticationError
+
+        tried = [f"{name}: {name} authentication unavailable. {self.why}" for name in (
+            "EnvironmentCredential", "WorkloadIdentityCredential", "ManagedIdentityCredential",
+            "SharedTokenCacheCredential", "AzureCliCredential", "AzurePowerShellCredential",
+            "AzureDeveloperCliCredential")]
+        log = logging.getLogger("azure.identity._credentials.chained")
+        for line in tried:
+            log.warning("DefaultAzureCredential failed to retrieve a token from the included credentials. %s", line)
+        raise ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token from the included "
+                                        "credentials.\nAttempted credentials:\n\t" + "\n\t".join(tried) +
+                                        "\nTo mitigate this issue, please refer to the troubleshooting guidelines "
+                                        "here at https://aka.ms/azsdk/python/identity/defaultazurecredential/"
+                                        "troubleshoot.")
+
+
+def _one_error_and_one_hint(stderr: str) -> tuple[str, str]:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 2, stderr
+    assert lines[0].startswith("error: ") and lines[1].startswith("  hint: "), stderr
+    return lines[0], lines[1]
+
+
+def test_without_an_azure_login_a_dry_run_says_so_in_one_line_and_a_hint_and_exits_3(ready: Served) -> None:
+    result = ready.cli("cutover", "--cluster", WEU, "--namespace", SHARED_NS, "--changed-at-source", AT_SOURCE[0],
+                       "--dry-run", credential=NoLogin())
+    assert result.exit_code == 3, result.output
+    error, hint = _one_error_and_one_hint(result.stderr)
+    assert error == ("error: cluster aks-prod-weu could not be reached: could not get a token for Azure Resource "
+                     "Manager: no Azure credential found: not logged in (az login), no AZURE_* variables, no managed "
+                     "identity")
+    assert "az login" in hint and "--kubeconfig" in hint and "AZURE_CLIENT_ID" in hint and "ARM_CLIENT_ID" in hint
+    assert "DefaultAzureCredential" not in result.output
+    verbose = ready.cli("cutover", "--cluster", WEU, "--namespace", SHARED_NS, "--changed-at-source",
+                        AT_SOURCE[0], "--dry-run", "--verbose", credential=NoLogin())
+    assert verbose.exit_code == 3
+    assert "DefaultAzureCredential failed to retrieve a token" in verbose.stderr
+
+
+def test_without_an_azure_login_status_says_so_once_and_exits_3(ready: Served) -> None:
+    result = ready.cli("cutover", "status", credential=NoLogin("AADSTS700082: The refresh token has expired due "
+                                                               "to inactivity."))
+    assert result.exit_code == 3, result.output
+    error, _ = _one_error_and_one_hint(result.stderr)
+    assert "could not get a token for Azure Resource Manager: the Azure login has expired" in error
+
+
+def test_a_namespace_the_plan_blocks_is_refused_before_any_network_call(ready: Served) -> None:
+    arm, kube = len(ready.arm.requests), len(ready.kube.requests)
+    result = ready.cli("cutover", "--cluster", WEU, "--namespace", "orders", "--dry-run", credential=NoLogin())
+    assert result.exit_code == 1, result.output
+    assert "the plan blocks" in result.stderr and "nothing was changed" in result.stderr
+    assert (len(ready.arm.requests), len(ready.kube.requests)) == (arm, kube)
+
+
+def test_why_a_login_failed_is_told_from_the_credential_message() -> None:
+    from migrator.cutover.clients.connection import login_problem
+
+    assert login_problem("AzureCliCredential: Please run 'az login' to set up an account").startswith(
+        "no Azure credential found")
+    assert login_problem("AADSTS700082: The refresh token has expired due to inactivity") == \
+        "the Azure login has expired"
+    assert login_problem("AADSTS90002: Tenant '0000' not found.").startswith("the Azure login is for another tenant")

@@ -72,12 +72,9 @@ class Preflight(StepBase):
 
     def check(self, run: Run) -> None:
         t = run.target
-        problems = preflight.plan_problems(run)
-        if problems:
-            raise StepRefused("preflight: " + problems[0] if len(problems) == 1 else
-                              "preflight refused:\n  - " + "\n  - ".join(problems), hint="nothing was changed")
+        preflight.refuse_if_the_plan_blocks(t)
         run.inventory = run.conn.inventory(t.cluster)
-        problems += preflight.issuer_problems(run)
+        problems = preflight.issuer_problems(run)
         problems += preflight.webhook_problems(run)
         if run.issuer:
             problems += preflight.credential_problems(run, run.issuer)
