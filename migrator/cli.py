@@ -370,13 +370,16 @@ def cutover(ctx: click.Context, plan_path: Path | None, cluster: str | None, nam
 
 @cutover.command("status", help="Per cluster and namespace of the plan, the step each is at, read from the "
                                 "clusters themselves (any machine sees the same).\n\n" + CUTOVER_EXIT_CODES_HELP)
-@click.option("--plan", "plan_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="The plan file.")
+@click.option("--plan", "plan_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The plan file [default: ./plan.json, or the plan.json of the folder migrate render wrote here].")
 @click.option("--cluster", default=None, help="Only this cluster.")
 @cluster_access_options
-def cutover_status(plan_path: Path, cluster: str | None, **kw: Any) -> None:
-    from migrator.commands.cutover import run_status
+def cutover_status(plan_path: Path | None, cluster: str | None, **kw: Any) -> None:
+    from migrator.commands.cutover import find_plan, run_status
 
+    if plan_path is None:
+        plan_path = find_plan(Path.cwd())
+        click.echo(f"plan: {plan_path}", err=True)
     code = run_status(plan_path, cluster, access=_access(kw), reporter=_hooks().reporter)
     sys.exit(int(code))
 

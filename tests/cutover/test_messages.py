@@ -222,3 +222,40 @@ def test_why_a_login_failed_is_told_from_the_credential_message() -> None:
     assert login_problem("AADSTS700082: The refresh token has expired due to inactivity") == \
         "the Azure login has expired"
     assert login_problem("AADSTS90002: Tenant '0000' not found.").startswith("the Azure login is for another tenant")
+
+
+# ------------------------------------------------------------------ status without --plan
+
+
+def _status_without_plan(served: Served) -> Any:
+    from click.testing import CliRunner
+
+    from migrator.cli import main
+    from migrator.sources.retry import RetryPolicy
+
+    obj = {"credential": served.arm.credential(), "clock": served.clock, "operator": "tester@lab",
+           "retry": RetryPolicy(max_attempts=3)}
+    return CliRunner().invoke(main, ["cutover", "status", "--cluster", WEU, "--arm-endpoint", served.arm.url,
+                                     "--ca-bundle", served.arm.ca_path], obj=obj, catch_exceptions=False)
+
+
+def test_status_without_plan_finds_the_plan_or_says_what_to_pass(served: Served, tmp_path: Any,
+                                                                 monkeypatch: Any) -> None:
+    import shutil
+
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    missing = _status_without_plan(served)
+    assert missing.exit_code == 2
+    assert "no plan found" in missing.stderr and "pass --plan FILE" in missing.stderr
+    rendered = work / "rendered"
+    rendered.mkdir()
+    (rendered / ".wi-migrator-manifest").write_text("plan.json\n")
+    shutil.copy(served.plan_path, rendered / "plan.json")
+    found = _status_without_plan(served)
+    assert found.exit_code == 0, found.output
+    assert "plan: rendered/plan.json" in found.stderr and "not started" in found.stdout
+    shutil.copy(served.plan_path, work / "plan.json")
+    here = _status_without_plan(served)
+    assert here.exit_code == 0 and "plan: plan.json" in here.stderr
