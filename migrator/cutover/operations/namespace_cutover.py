@@ -433,8 +433,10 @@ class Unlabel(_TemplateStep):
                                                                          "continues with step 5")
         super().check(run)
         if run.options.check_nmi_logs:
-            if not label_completed(run):  # not recorded, and not recordable now: fill it from the cluster
-                complete_label_progress(run, label.observed_completion(run))
+            if not label_completed(run):  # not recorded yet: from the rollouts (refused below if nothing says)
+                at = label.observed_completion(run) or _label_started(run)
+                if at:
+                    complete_label_progress(run, at)
             refuse_if_nmi_served(run, pods)
 
 
@@ -448,13 +450,17 @@ def label_completed(run: Run) -> str | None:
     return label.completed if label else None
 
 
-def complete_label_progress(run: Run, at: str | None = None) -> None:
-    """Record when step 5 completed (``at``: as the cluster observed it, when the step is found done later)."""
+def _label_started(run: Run) -> str | None:
+    label = run.record.progress.label
+    return label.started if label else None
+
+
+def complete_label_progress(run: Run, at: str) -> None:
+    """Record when step 5 completed (``at``: now, or as the cluster observed it when the step is found done)."""
     progress = cutover_progress(run)
     label = progress.label or LabelMark()
     if not label.completed:
-        when = at or label.started or utc_text(run.clock.now())
-        run.record.put_progress(replace(progress, label=replace(label, completed=when)))
+        run.record.put_progress(replace(progress, label=replace(label, completed=at)))
 
 
 # ============================================================================= the operation
@@ -491,8 +497,7 @@ def _unsettled(run: Run) -> bool:
     progress = run.record.progress
     if progress.operation == "rollback":
         return True  # a cutover found done after a rollback: a fresh section says so
-    return progress.operation == "cutover" and (progress.state != "cut-over" or not label_completed(run)
-                                                or "label" not in progress.steps)
+    return progress.operation == "cutover" and (progress.state != "cut-over" or "label" not in progress.steps)
 
 
 def _settle(run: Run) -> None:
@@ -533,8 +538,9 @@ def _step_found_done(run: Run, step: Step) -> None:
     at = None
     if step.key == "label":
         if not label_completed(run):
-            at = Label().observed_completion(run)
-            complete_label_progress(run, at)
+            observed = Label().observed_completion(run) or _label_started(run)
+            if observed:
+                complete_label_progress(run, observed)
         at = label_completed(run)
     progress = cutover_progress(run)
     if step.key not in progress.steps:
