@@ -259,3 +259,12 @@ def test_status_without_plan_finds_the_plan_or_says_what_to_pass(served: Served,
     shutil.copy(served.plan_path, work / "plan.json")
     here = _status_without_plan(served)
     assert here.exit_code == 0 and "plan: plan.json" in here.stderr
+
+
+def test_without_an_azure_login_a_cluster_reached_through_a_kubeconfig_says_so_once(ready: Served) -> None:
+    result = ready.cli("cutover", "--cluster", WEU, "--namespace", SHARED_NS, "--changed-at-source", AT_SOURCE[0],
+                       "--dry-run", "--kubeconfig", str(ready.tmp / "kubeconfig"), credential=NoLogin())
+    assert result.exit_code == 3, result.output
+    error, _ = _one_error_and_one_hint(result.stderr)
+    assert error.startswith("error: cluster aks-prod-weu could not be read: could not get a token for Azure "
+                            "Resource Manager: no Azure credential found")

@@ -236,6 +236,8 @@ class Connections:
         result = asyncio.run(reader.read_cluster(spec))
         if result.error is not None or result.documents is None:
             error = result.error or SourceError("not read")
+            if isinstance(error, AzureLoginFailed):
+                raise AzureLoginFailed(f"cluster {cluster.name} could not be read: {error.message}", hint=error.hint)
             raise ClusterUnreachable(f"cluster {cluster.name}: {error.message}", hint=error.hint)
         return build_cluster(spec, result.documents)
 
