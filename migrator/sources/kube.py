@@ -4,7 +4,7 @@ Per cluster: at most ``lists_in_flight`` LISTs at once (a 500-item page already 
 server's maximum fairness seats), ``limit``/``continue`` pagination as kubectl does, a restart of the
 list when a continue token expires (410), retries with backoff and jitter on 429/5xx/connection
 errors honouring Retry-After, a timeout per request. The response bytes go straight to
-``decode.kube.decode_page``: the client's model deserialization (about 1.3 s and 150 MB per 2,000 pods)
+``decode.kube_pages.decode_page``: the client's model deserialization (about 1.3 s and 150 MB per 2,000 pods)
 is never used, and only the projected fields of each page are kept.
 
 Pages above 128 KiB come gzipped (``Accept-Encoding: gzip``, as kubectl asks). The live reader's
@@ -29,7 +29,7 @@ from typing import Any
 import aiohttp
 
 from migrator.clock import Clock, SystemClock
-from migrator.decode.kube import decode_page
+from migrator.decode.kube_pages import decode_page
 from migrator.errors import SourceError
 from migrator.kinds import KINDS, KindInfo
 from migrator.sources.retry import RETRYABLE_STATUS, RetryPolicy, parse_retry_after
@@ -117,12 +117,12 @@ class KubeLister:
             "GET", path, query_params=query, header_params={"Accept": "application/json", "Accept-Encoding": "gzip"},
             auth_settings=["BearerToken"],
         )
-        response = await self.api.call_api(method, url, header_params=headers,
-                                           _request_timeout=self.options.request_timeout)
-        try:
-            body = await response.read()
-        finally:
-            response.response.release()
+        async with self.clock.timeout(self.options.request_timeout):  # the whole exchange, on the injected clock
+            response = await self.api.call_api(method, url, header_params=headers)
+            try:
+                body = await response.read()
+            finally:
+                response.response.release()
         body = await _inflate(body)
         self.stats.requests += 1
         self.stats.bytes += len(body)

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from tests.cutover.conftest import AT_SOURCE, SHARED_NS, WEU, Served, ok
-from tests.servers.faults import Fault
+from testkit.faults import Fault
 
 
 def _progress(served: Served, namespace: str = SHARED_NS) -> dict[str, Any]:
