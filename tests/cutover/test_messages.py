@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.cutover.conftest import AT_SOURCE, SHARED_NS, WEU, Served, ok
 from testkit.faults import Fault
+from tests.cutover.conftest import AT_SOURCE, SHARED_NS, WEU, Served, ok
 
 
 def _progress(served: Served, namespace: str = SHARED_NS) -> dict[str, Any]:
