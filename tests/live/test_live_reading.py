@@ -1,0 +1,96 @@
+"""Live reading of a cluster that lacks an API, hangs, or is slow: issue 20, "Live reading".
+
+All through the real kubernetes.aio and Azure SDK clients against the local servers, on the ManualClock.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from migrator.commands.catalog import build_report
+from migrator.sources.kube import ESSENTIAL_KINDS, OPTIONAL_KINDS
+from tests.live.conftest import Served
+from tests.servers import drop, hang
+
+
+def _view(served: Served, fleet: Path, **settings: object) -> tuple[dict, bool]:
+    report, partial = build_report(fleet, live=served.settings(**settings))
+    return report.view(), partial
+
+
+def _by_name(view: dict) -> dict[str, dict]:
+    return {c["name"]: c for c in view["clusters"]}
+
+
+# ----------------------------------------------------------------------------- a kind the cluster does not serve
+
+
+def test_essential_and_optional_kinds_split_every_built_in_kind() -> None:
+    assert ESSENTIAL_KINDS == {"pods", "deployments", "statefulsets", "daemonsets", "replicasets", "jobs", "cronjobs",
+                               "serviceaccounts", "namespaces"}
+    assert OPTIONAL_KINDS == {"customresourcedefinitions", "mutatingwebhookconfigurations",
+                              "validatingadmissionpolicies", "validatingadmissionpolicybindings"}
+
+
+def test_a_404_for_an_optional_kind_marks_it_not_captured_and_the_cluster_is_still_read(served: Served) -> None:
+    # a cluster before Kubernetes 1.30 does not serve admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy
+    kinds = ["validatingadmissionpolicies", "validatingadmissionpolicybindings"]
+    for plural in kinds:
+        served.kube["aks-prod-weu"].unserve(plural)
+    view, partial = _view(served, served.live_fleet())
+    assert not partial
+    cluster = _by_name(view)["aks-prod-weu"]
+    assert cluster["status"] == "ok" and cluster["notCaptured"] == kinds
+    assert [r.status for r in served.kube.requests
+            if r.cluster == "aks-prod-weu" and r.resource in kinds] == [404, 404]  # not retried
+    not_captured = [f for f in view["findings"] if f["code"] == "SOURCE_NOT_CAPTURED" and f["cluster"] == "aks-prod-weu"]
+    assert [f["object"] for f in not_captured] == ["ValidatingAdmissionPolicy/*", "ValidatingAdmissionPolicyBinding/*"]
+    assert "were not captured, so" in not_captured[0]["message"]
+    assert all(c["notCaptured"] == [] for n, c in _by_name(view).items() if n != "aks-prod-weu")
+
+
+def test_absent_pod_identity_crds_are_none_not_unknown(served: Served) -> None:
+    # a cluster without AAD Pod Identity: its groups answer 404, which is normal and means "there are none"
+    cluster = served.kube["aks-prod-weu"]
+    for plural in ("azureidentities", "azureidentitybindings", "azureassignedidentities", "azurepodidentityexceptions"):
+        cluster.unserve(plural)
+    view, partial = _view(served, served.live_fleet())
+    assert not partial
+    read = _by_name(view)["aks-prod-weu"]
+    assert read["status"] == "ok" and read["notCaptured"] == []  # none, not unknown: no SOURCE_NOT_CAPTURED
+
+
+def test_a_404_for_an_essential_kind_fails_that_cluster_only(served: Served) -> None:
+    served.kube["aks-prod-eus"].unserve("cronjobs")
+    view, partial = _view(served, served.live_fleet())
+    assert partial
+    failed = _by_name(view)["aks-prod-eus"]
+    assert failed["status"] == "failed"
+    assert "does not serve /apis/batch/v1/cronjobs" in failed["error"]
+    assert "cannot judge a cluster without cronjobs" in failed["error"]
+    assert all(c["status"] == "ok" for n, c in _by_name(view).items() if n != "aks-prod-eus")
+
+
+# ----------------------------------------------------------------------------- a hanging or slow API server
+
+
+def test_a_hanging_api_server_costs_two_timeouts_not_six(served: Served) -> None:
+    served.kube.faults.add(hang(times=None, cluster="aks-prod-weu", resource="namespaces"))
+    try:
+        view, partial = _view(served, served.live_fleet(), request_timeout=0.2)
+    finally:
+        served.kube.release_hangs()
+    assert partial
+    failed = _by_name(view)["aks-prod-weu"]
+    assert failed["status"] == "failed"
+    assert "GET /api/v1/namespaces timed out after 2 attempts" in failed["error"]
+    assert len([r for r in served.kube.requests if r.cluster == "aks-prod-weu" and r.resource == "namespaces"]) == 2
+
+
+def test_connection_resets_keep_the_full_retry_budget(served: Served) -> None:
+    served.kube.faults.add(drop(times=4, cluster="aks-prod-weu", resource="namespaces"))
+    view, partial = _view(served, served.live_fleet())
+    assert not partial and _by_name(view)["aks-prod-weu"]["status"] == "ok"
+    statuses = [r.status for r in served.kube.requests if r.cluster == "aks-prod-weu" and r.resource == "namespaces"]
+    assert statuses == [0, 0, 0, 0, 200]
+
