@@ -4,6 +4,10 @@ context, each with a deadline, so one unreachable private cluster cannot stall t
 A cluster is reached through ARM by default (``listClusterUserCredential`` for its endpoint and CA, an
 Entra token for the AKS server application, as kubelogin does: no kubeconfig with 300 contexts), or
 through ``context:`` in the fleet file (any cluster a kubeconfig reaches, exec plugins included).
+
+The deadline runs on the injected clock from the start of the cluster's read (ARM reads included) and
+is checked before every Kubernetes request and backoff; the event loop's timer stops a read stuck past
+it (the same time line with the system clock).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from migrator.errors import SourceError
 from migrator.fleet import ClusterSpec
 from migrator.kinds import KINDS
 from migrator.sources.arm import AKS_SERVER_SCOPE, ArmReader
-from migrator.sources.kube import KubeLister, KubeReadOptions, ReadStats
+from migrator.sources.kube import DeadlinePassed, KubeLister, KubeReadOptions, ReadStats
 
 PageHook = Callable[[str, str, bytes, bool], None]  # (cluster, plural, page bytes, first page)
 
@@ -88,16 +92,19 @@ class LiveFleetReader:
 
     async def read_cluster(self, spec: ClusterSpec) -> ClusterRead:
         result = ClusterRead(spec)
+        deadline = self.clock.monotonic() + self.options.cluster_deadline
         try:
-            result.documents = await asyncio.wait_for(self._read(spec, result), self.options.cluster_deadline)
-        except TimeoutError:
-            result.error = SourceError(f"not read within the {self.options.cluster_deadline:g} s deadline",
+            result.documents = await asyncio.wait_for(self._read(spec, result, deadline),
+                                                      self.options.cluster_deadline)
+        except (TimeoutError, DeadlinePassed) as exc:
+            detail = f" ({exc})" if isinstance(exc, DeadlinePassed) else ""
+            result.error = SourceError(f"not read within the {self.options.cluster_deadline:g} s deadline{detail}",
                                        hint="unreachable or very slow API server; raise --cluster-deadline")
         except SourceError as exc:
             result.error = exc
         return result
 
-    async def _read(self, spec: ClusterSpec, result: ClusterRead) -> ClusterDocuments:
+    async def _read(self, spec: ClusterSpec, result: ClusterRead, deadline: float) -> ClusterDocuments:
         mc_doc = None
         scale_sets = None
         if self.arm is not None:
@@ -113,6 +120,8 @@ class LiveFleetReader:
                     self.on_scale_sets(spec.name, vmss)
                 scale_sets = arm_decode.decode_arm_list(vmss, f"{spec.name}:virtualMachineScaleSets",
                                                         arm_decode.ScaleSet, "virtual machine scale sets")
+        if self.clock.monotonic() >= deadline:
+            raise DeadlinePassed("the deadline passed while ARM was read")
         api = await self._api_client(spec)
         # gzip pages are inflated off the event loop (sources.kube._inflate), not by the session
         session = getattr(api.configuration, "client_session_kwargs", None) or {}
@@ -121,7 +130,7 @@ class LiveFleetReader:
             on_page = self.on_page
             hook = (lambda plural, data, first: on_page(spec.name, plural, data, first)) if on_page else None
             lister = KubeLister(api, spec.name, options=self.options.kube, clock=self.clock,
-                                rng=random.Random(self.rng.random()), on_page=hook)
+                                rng=random.Random(self.rng.random()), on_page=hook, deadline=deadline)
             result.stats = lister.stats
             kube = await lister.read_kinds(list(KINDS))
         finally:

@@ -10,7 +10,7 @@ from pathlib import Path
 from migrator.commands.catalog import build_report
 from migrator.sources.kube import ESSENTIAL_KINDS, OPTIONAL_KINDS
 from tests.live.conftest import Served
-from tests.servers import drop, hang
+from tests.servers import drop, error, hang
 
 
 def _view(served: Served, fleet: Path, **settings: object) -> tuple[dict, bool]:
@@ -94,3 +94,29 @@ def test_connection_resets_keep_the_full_retry_budget(served: Served) -> None:
     statuses = [r.status for r in served.kube.requests if r.cluster == "aks-prod-weu" and r.resource == "namespaces"]
     assert statuses == [0, 0, 0, 0, 200]
 
+
+def test_the_deadline_runs_on_the_injected_clock_across_retries(served: Served) -> None:
+    # 503 with Retry-After: 60 forever: 6 attempts would wait 5 minutes; a 100 s deadline stops the read
+    # before the second wait, without sleeping through it
+    served.kube.faults.add(error(503, times=None, retry_after=60, cluster="aks-prod-weu", resource="pods"))
+    view, partial = _view(served, served.live_fleet(), cluster_deadline=100)
+    assert partial
+    failed = _by_name(view)["aks-prod-weu"]
+    assert failed["status"] == "failed"
+    assert failed["error"].startswith("not read within the 100 s deadline")
+    assert "would start past" in failed["error"]
+    assert [r.status for r in served.kube.requests if r.cluster == "aks-prod-weu" and r.resource == "pods"] == \
+        [503, 503]
+    assert all(c["status"] == "ok" for n, c in _by_name(view).items() if n != "aks-prod-weu")
+
+
+def test_the_deadline_counts_the_time_arm_took(served: Served) -> None:
+    # the managed cluster's GET is throttled for two minutes: the 100 s deadline has passed before
+    # Kubernetes is reached, so not one LIST is sent
+    served.arm.faults.add(error(429, times=1, retry_after=120, service="arm",
+                                path=r"(?i)managedClusters/aks-prod-weu$"))
+    view, partial = _view(served, served.live_fleet(), cluster_deadline=100)
+    assert partial
+    failed = _by_name(view)["aks-prod-weu"]
+    assert failed["error"].startswith("not read within the 100 s deadline (the deadline passed while ARM was read)")
+    assert not [r for r in served.kube.requests if r.cluster == "aks-prod-weu"]
