@@ -109,3 +109,19 @@ def test_migrate_snapshot_keeps_the_files_in_the_snapshot_folder(served: Served)
 def test_the_keys_are_refused_on_a_snapshot_cluster(served: Served) -> None:
     with pytest.raises(FleetFileError, match="'managedCluster' and 'scaleSets' are for a 'context' cluster"):
         load_fleet(_fleet(served, "    managedCluster: arm\n", snapshot=True))
+
+
+def test_a_live_read_without_arm_recognises_the_add_on_by_its_label(served: Served) -> None:
+    # aks-prod-weu runs the add-on's NMI (labelled kubernetes.azure.com/managedby: aks) next to a chart's
+    view, cluster = _cluster(served, _fleet(served, ""))
+    assert cluster["notCaptured"] == ["managedcluster", "vmss"]
+    assert cluster["podIdentity"]["addonEnabled"]
+    mine = [f for f in view["findings"] if f["cluster"] == "aks-prod-weu"]
+    assert not [f["message"] for f in mine if "by hand" in f["message"]]
+    managed = [f for f in mine if f["code"] == "POD_IDENTITY_MANAGED_MODE"]
+    assert [(f["object"], f["message"][:36]) for f in managed] == [
+        ("ManagedCluster/aks-prod-weu", "The AKS pod-identity add-on runs NMI")]
+    # the same add-on findings as when ARM says the add-on is on
+    with_arm, _ = _cluster(served, _fleet(served, "    managedCluster: arm\n    scaleSets: arm\n"))
+    assert [f for f in with_arm["findings"] if f["code"] in ("POD_IDENTITY_MANAGED_MODE", "POD_IDENTITY_ADDON_AND_HELM")] \
+        == [f for f in mine if f["code"] in ("POD_IDENTITY_MANAGED_MODE", "POD_IDENTITY_ADDON_AND_HELM")]
