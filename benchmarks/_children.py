@@ -50,7 +50,7 @@ def ours(args: argparse.Namespace) -> dict[str, Any]:
     import migrator.commands.catalog as cmd
     from migrator.sources.access import LiveSettings
     from migrator.sources.live import LiveFleetReader
-    from tests.servers import StaticCredential
+    from testkit import StaticCredential
 
     phases: dict[str, float] = {}
     read_stats: list[Any] = []  # per cluster: the reads' documents must stay free to go
@@ -159,7 +159,7 @@ def baseline(args: argparse.Namespace) -> dict[str, Any]:
 
     from migrator.fleet import load_fleet
     from migrator.kinds import KINDS
-    from tests.servers import StaticCredential
+    from testkit import StaticCredential
 
     fleet = load_fleet(Path(args.fleet))
     specs = list(fleet.clusters)[: args.sample or None]

@@ -57,7 +57,7 @@ class Counters:
 
 
 def _is_list(path: str) -> bool:
-    from tests.servers.kube_server import parse_resource_path
+    from testkit.kube_server import parse_resource_path
 
     if path.startswith("/clusters/"):
         path = "/" + path.split("/", 3)[3] if path.count("/") >= 3 else "/"
@@ -96,7 +96,7 @@ def _count(counters: Counters, service: str, listener: Any) -> None:
 
 def _typed(objects: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
     """Items with kind/apiVersion, as the snapshot loader hands them to the server."""
-    from tests.servers.kube_types import by_plural
+    from testkit.kube_types import by_plural
 
     out = {}
     for plural, items in objects.items():
@@ -158,8 +158,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from migrator.clock import SystemClock
-    from tests.servers import ArmServer, KubeServer, STATIC_TOKEN, hang, latency, throttle
-    from tests.servers.snapshot import ClusterSnapshot
+    from testkit import ArmServer, KubeServer, STATIC_TOKEN, hang, latency, throttle
+    from testkit.snapshot import ClusterSnapshot
 
     t0 = time.monotonic()
     args.workdir.mkdir(parents=True, exist_ok=True)

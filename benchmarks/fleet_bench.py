@@ -4,7 +4,7 @@
     python -m benchmarks.fleet_bench --full     # 10, 100, 1,000 clusters × 2,000 pods, pathological, 100k triples
 
 One server process serves a synthetic fleet (``benchmarks/_server.py``: the local Kubernetes API and ARM
-servers of ``tests/servers``, 50 ms injected latency per request, TLS, honest pagination and gzip); every
+servers of ``testkit``, 50 ms injected latency per request, TLS, honest pagination and gzip); every
 measured run is a subprocess of its own (``benchmarks/_children.py``), so its peak RSS is its own:
 
 * ``ours``      ``migrate catalog`` with its defaults (run_catalog, the servers' static credential)

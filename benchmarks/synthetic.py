@@ -26,7 +26,7 @@ from typing import Any, Iterable
 
 import msgspec
 
-from tests.servers.synth import TENANT, identity as arm_identity, issuer_for, managed_cluster
+from testkit.synth import TENANT, identity as arm_identity, issuer_for, managed_cluster
 
 REGIONS = ("westeurope", "northeurope", "eastus", "eastus2", "westus3", "uksouth", "swedencentral", "centralus")
 GROUPS = ("prod", "staging", "dev", "sandbox")

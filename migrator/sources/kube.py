@@ -149,12 +149,12 @@ class KubeLister:
             "GET", path, query_params=query, header_params={"Accept": "application/json", "Accept-Encoding": "gzip"},
             auth_settings=["BearerToken"],
         )
-        response = await self.api.call_api(method, url, header_params=headers,
-                                           _request_timeout=timeout)
-        try:
-            body = await response.read()
-        finally:
-            response.response.release()
+        async with self.clock.timeout(timeout):  # the whole exchange, on the injected clock
+            response = await self.api.call_api(method, url, header_params=headers)
+            try:
+                body = await response.read()
+            finally:
+                response.response.release()
         body = await _inflate(body)
         self.stats.requests += 1
         self.stats.bytes += len(body)

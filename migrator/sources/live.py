@@ -8,8 +8,9 @@ through ``context:`` in the fleet file (any cluster a kubeconfig reaches, exec p
 A ``context:`` cluster's managed cluster and scale sets come from ARM when the fleet has an ARM
 credential (or ``managedCluster: arm`` / ``scaleSets: arm`` asks for one), or from the files those keys
 name; otherwise they are not captured. The deadline runs on the injected clock from the start of the
-cluster's read (ARM reads included) and is checked before every Kubernetes request and backoff; the
-event loop's timer stops a read stuck past it (the same time line with the system clock).
+cluster's read (ARM reads included): ``clock.timeout`` cancels a read still running at it, and it is
+checked before every Kubernetes request and backoff, so no attempt or wait is started that would end
+past it.
 """
 
 from __future__ import annotations
@@ -98,8 +99,8 @@ class LiveFleetReader:
         result = ClusterRead(spec)
         deadline = self.clock.monotonic() + self.options.cluster_deadline
         try:
-            result.documents = await asyncio.wait_for(self._read(spec, result, deadline),
-                                                      self.options.cluster_deadline)
+            async with self.clock.timeout(self.options.cluster_deadline):
+                result.documents = await self._read(spec, result, deadline)
         except (TimeoutError, DeadlinePassed) as exc:
             detail = f" ({exc})" if isinstance(exc, DeadlinePassed) else ""
             result.error = SourceError(f"not read within the {self.options.cluster_deadline:g} s deadline{detail}",

@@ -1,4 +1,4 @@
-"""Decoding from the shared upstream fixtures: every CRD spelling, both list shapes, both managedCluster shapes."""
+"""Decoding from tests/data/upstream: every CRD spelling, both list shapes, both managedCluster shapes."""
 
 from __future__ import annotations
 

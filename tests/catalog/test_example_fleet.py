@@ -21,9 +21,15 @@ EXPECTED = json.loads((REPO / "tests/data/example_expected.json").read_text())
 def catalog_json() -> dict:
     result = subprocess.run([sys.executable, "-m", "migrator.cli", "catalog", "--fleet", str(EXAMPLES / "fleet.yaml"),
                              "-o", "json"], capture_output=True, text=True, cwd=REPO)
-    assert result.returncode in (0, 1), result.stderr  # 1: the example has error findings on purpose
     assert "Traceback" not in result.stderr
-    return json.loads(result.stdout)
+    report = json.loads(result.stdout)
+    # exit 1: every cluster was read (3 otherwise) and the example has error findings on purpose
+    assert result.returncode == 1, result.stderr
+    assert report["summary"]["clustersRead"] == report["summary"]["clusters"] == 5
+    assert report["summary"]["clustersFailed"] == 0
+    errors = [f for f in report["findings"] if f["severity"] == "error"]
+    assert errors and report["summary"]["findings"]["error"] == len(errors)
+    return report
 
 
 def _key(use: dict, resource_id: str | None, client_id: str | None, workloads: list[str]) -> tuple:
@@ -60,15 +66,19 @@ def test_not_captured_kinds_are_reported_not_treated_as_empty(catalog_json: dict
     assert "pods" in dev["notCaptured"]
 
 
-def test_table_and_markdown_reports_run_on_the_example(tmp_path) -> None:
+def test_table_and_markdown_reports_run_on_the_example(tmp_path, catalog_json: dict) -> None:
+    counts = catalog_json["summary"]["findings"]
     for fmt in ("table", "markdown"):
         out = tmp_path / f"report.{fmt}"
         result = subprocess.run([sys.executable, "-m", "migrator.cli", "catalog", "--fleet",
                                  str(EXAMPLES / "fleet.yaml"), "-o", fmt, "--out", str(out)],
                                 capture_output=True, text=True, cwd=REPO)
-        assert result.returncode in (0, 1), result.stderr
+        assert result.returncode == 1, result.stderr  # the same error findings as the JSON report
+        assert "Traceback" not in result.stderr
         text = out.read_text()
         assert "aks-prod-weu" in text and "payments-api" in text
+        assert f"{counts['error']} error, {counts['warning']} warning, {counts['info']} info" in text
+        assert "BINDING_DANGLING" in text and "FLUX_WITHOUT_EXCEPTION" in text
 
 
 def test_the_example_fleet_triggers_every_finding_code(catalog_json: dict) -> None:

@@ -23,11 +23,11 @@ from migrator.cutover.engine.journal import read_journal
 from migrator.errors import ExitCode, MigratorError
 from migrator.plan.model import Plan, encode
 from migrator.sources.retry import RetryPolicy
+from testkit import KubeServer
+from testkit.arm_server import ArmServer
+from testkit.credentials import STATIC_TOKEN
 from tests.conftest import EXAMPLES
 from tests.cutover.lab import write_lab_fleet
-from tests.servers import KubeServer
-from tests.servers.arm_server import ArmServer
-from tests.servers.credentials import STATIC_TOKEN
 
 SHARED_NS = "shared"
 WEU = "aks-prod-weu"

@@ -9,7 +9,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from tests.servers.synth import (
+from testkit.synth import (
     TENANT,
     TS,
     _uid,

@@ -78,7 +78,7 @@ def test_rollout_state_like_kubectl_rollout_status() -> None:
 
 
 def test_a_template_change_and_its_restore_round_trip_on_a_cronjob() -> None:
-    from tests.servers.kube_patch import strategic_merge_patch
+    from testkit.kube_patch import strategic_merge_patch
 
     cj = {"metadata": {"resourceVersion": "7"}, "spec": {"jobTemplate": {"spec": {"template": {
         "metadata": {"labels": {"aadpodidbinding": "x"}},

@@ -38,7 +38,7 @@ def test_issuer_mismatch_is_the_rebuilt_cluster_failure(served: Served) -> None:
 
 
 def test_credentials_that_cannot_be_read_refuse_with_what_arm_said(ready: Served) -> None:
-    from tests.servers import Fault
+    from testkit import Fault
 
     ready.arm.faults.add(Fault(service="arm", method="GET", resource="federatedIdentityCredentials", status=403))
     before = len(ready.writes())

@@ -12,8 +12,8 @@ from migrator.clock import ManualClock
 from migrator.commands.discover import DiscoverSettings, run_discover
 from migrator.errors import ExitCode
 from migrator.fleet.discovery import Scope
+from testkit.arm_server import ArmServer
 from tests.conftest import EXAMPLES
-from tests.servers.arm_server import ArmServer
 
 SUB1 = "00000000-0000-0000-0000-000000000001"
 SUB2 = "00000000-0000-0000-0000-000000000002"

@@ -14,11 +14,11 @@ from click.testing import CliRunner
 from migrator.cli import main
 from migrator.errors import ExitCode, InputError, OutputError
 from migrator.fleet import load_fleet
+from testkit import Fault
+from testkit.credentials import StaticCredential
+from testkit.synth import managed_cluster
 from tests.conftest import REPO
 from tests.discover.conftest import SUB1, SUB2, Discover
-from tests.servers import Fault
-from tests.servers.credentials import StaticCredential
-from tests.servers.synth import managed_cluster
 
 NAMES = ["aks-prod-eus", "aks-prod-weu", "aks-dev-weu", "aks-staging-eus", "aks-staging-weu"]
 
@@ -226,10 +226,10 @@ def test_the_discovered_file_catalogs_the_fleet_live(tmp_path) -> None:  # type:
     from migrator.clock import ManualClock
     from migrator.commands.catalog import build_report
     from migrator.sources.access import LiveSettings
+    from testkit import KubeServer
+    from testkit.arm_server import ArmServer
+    from testkit.credentials import STATIC_TOKEN
     from tests.conftest import EXAMPLES
-    from tests.servers import KubeServer
-    from tests.servers.arm_server import ArmServer
-    from tests.servers.credentials import STATIC_TOKEN
 
     clock = ManualClock()
     with KubeServer(clock) as kube, ArmServer(clock) as arm:

@@ -6,8 +6,8 @@ import pytest
 
 from migrator.errors import ExitCode, FleetFileError
 from migrator.fleet import load_fleet
+from testkit.synth import managed_cluster
 from tests.discover.conftest import SUB1, SUB2, Discover
-from tests.servers.synth import managed_cluster
 
 DEV_ID = f"/subscriptions/{SUB2}/resourcegroups/rg-aks-dev-weu/providers/Microsoft.ContainerService/managedClusters/aks-dev-weu"
 

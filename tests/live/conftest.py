@@ -11,10 +11,10 @@ import pytest
 
 from migrator.clock import ManualClock
 from migrator.sources.access import LiveSettings
+from testkit import KubeServer
+from testkit.arm_server import ArmServer
+from testkit.credentials import STATIC_TOKEN
 from tests.conftest import EXAMPLES
-from tests.servers import KubeServer
-from tests.servers.arm_server import ArmServer
-from tests.servers.credentials import STATIC_TOKEN
 
 
 @dataclass

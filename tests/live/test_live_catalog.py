@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from migrator.commands.catalog import build_report
 from migrator.commands.snapshot import run_snapshot
 from migrator.errors import ExitCode
 from migrator.report.json import render
+from testkit import error, forbidden, hang, throttle
 from tests.conftest import EXAMPLES, REPO
 from tests.live.conftest import Served
-from tests.servers import error, forbidden, hang, throttle
 
 
 def _view(served: Served, fleet: Path, **settings: object) -> tuple[dict, bool]:
@@ -76,11 +79,11 @@ def test_snapshot_refuses_an_existing_folder_and_writes_nothing_on_error(served:
     (target / "keep.txt").write_text("mine")
     from migrator.errors import InputError
 
-    try:
+    with pytest.raises(InputError) as refused:
         run_snapshot(served.live_fleet(), target, force=False, live=served.settings())
-    except InputError as exc:
-        assert "already exists" in exc.message
+    assert refused.value.exit_code == ExitCode.BAD_INPUT and "already exists" in refused.value.message
     assert [p.name for p in target.iterdir()] == ["keep.txt"]
+    assert served.kube.requests == []  # refused before reading anything
 
 
 def test_429_with_retry_after_is_honoured(served: Served) -> None:
@@ -99,11 +102,13 @@ def test_500_is_retried(served: Served) -> None:
 
 
 def test_a_hung_request_times_out_and_is_retried(served: Served) -> None:
-    served.kube.faults.add(hang(times=1, cluster="aks-staging-eus", resource="namespaces"))
-    view, partial = _view(served, served.live_fleet(), request_timeout=0.5)
+    # the LIST never gets an answer, and while it hangs 31 s pass on the clock the product shares with the
+    # servers: its 30 s request timeout fires at once (no real time waited, whatever the machine's load)
+    served.kube.faults.add(hang(times=1, advance_clock=31, cluster="aks-staging-eus", resource="namespaces"))
+    view, partial = _view(served, served.live_fleet(), request_timeout=30)
     assert not partial and _by_name(view)["aks-staging-eus"]["status"] == "ok"
     statuses = [r.status for r in served.kube.requests if r.cluster == "aks-staging-eus" and r.resource == "namespaces"]
-    assert statuses[-1] == 200 and len(statuses) == 2
+    assert statuses == [None, 200]  # the first is still unanswered: the client gave up on it by itself
 
 
 def test_expired_continue_token_restarts_the_list(served: Served) -> None:
@@ -130,15 +135,20 @@ def test_403_on_one_kind_fails_that_cluster_with_the_missing_permission(served: 
 
 def test_a_cluster_that_is_down_is_reported_and_the_rest_completes(served: Served) -> None:
     served.kube.set_down("aks-staging-weu")
-    view, partial = _view(served, served.live_fleet(), request_timeout=0.5)
+    # every request to it is dropped at once (no timeout involved); its retries' backoff advances the shared
+    # clock by minutes, which must not time out the other clusters' requests: a timeout longer than that
+    view, partial = _view(served, served.live_fleet(), request_timeout=3600)
     assert partial
-    assert _by_name(view)["aks-staging-weu"]["status"] == "failed"
+    down = _by_name(view)["aks-staging-weu"]
+    assert down["status"] == "failed" and re.search(r"^GET \S+ failed: .+ after 6 attempts$", down["error"])
     assert sum(c["status"] == "ok" for c in view["clusters"]) == 4
 
 
 def test_the_cluster_deadline_bounds_a_stalled_cluster(served: Served) -> None:
-    served.kube.faults.add(hang(times=None, cluster="aks-prod-weu"))
-    view, partial = _view(served, served.live_fleet(), cluster_deadline=1.0, request_timeout=30)
+    # every LIST hangs while 20 s pass on the shared clock: the 50 s deadline passes before any 30 s
+    # request timeout could be retried
+    served.kube.faults.add(hang(times=None, advance_clock=20, cluster="aks-prod-weu"))
+    view, partial = _view(served, served.live_fleet(), cluster_deadline=50, request_timeout=30)
     assert partial
     assert "deadline" in _by_name(view)["aks-prod-weu"]["error"]
     served.kube.release_hangs()

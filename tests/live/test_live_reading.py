@@ -5,12 +5,14 @@ All through the real kubernetes.aio and Azure SDK clients against the local serv
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from pathlib import Path
 
 from migrator.commands.catalog import build_report
 from migrator.sources.kube import ESSENTIAL_KINDS, OPTIONAL_KINDS
 from tests.live.conftest import Served
-from tests.servers import drop, error, hang
+from testkit import drop, error, hang
 
 
 def _view(served: Served, fleet: Path, **settings: object) -> tuple[dict, bool]:
@@ -75,16 +77,20 @@ def test_a_404_for_an_essential_kind_fails_that_cluster_only(served: Served) -> 
 
 
 def test_a_hanging_api_server_costs_two_timeouts_not_six(served: Served) -> None:
-    served.kube.faults.add(hang(times=None, cluster="aks-prod-weu", resource="namespaces"))
+    # each hung LIST lets 31 s pass on the shared clock: the 30 s request timeout fires at once
+    served.kube.faults.add(hang(times=None, advance_clock=31, cluster="aks-prod-weu", resource="namespaces"))
     try:
-        view, partial = _view(served, served.live_fleet(), request_timeout=0.2)
+        view, partial = _view(served, served.live_fleet(), request_timeout=30)
     finally:
         served.kube.release_hangs()
     assert partial
     failed = _by_name(view)["aks-prod-weu"]
     assert failed["status"] == "failed"
-    assert "GET /api/v1/namespaces timed out after 2 attempts" in failed["error"]
-    assert len([r for r in served.kube.requests if r.cluster == "aks-prod-weu" and r.resource == "namespaces"]) == 2
+    # the clock the hung LIST moves times out the cluster's other LISTs in flight too: whichever kind used up
+    # its two timeouts first fails the cluster, and no kind was tried more than twice
+    assert re.match(r"GET \S+ timed out after 2 attempts \(2 of 30 s\)", failed["error"])
+    tries = Counter(r.resource for r in served.kube.requests if r.cluster == "aks-prod-weu" and r.status is None)
+    assert 0 < tries["namespaces"] <= 2 and max(tries.values()) <= 2
 
 
 def test_connection_resets_keep_the_full_retry_budget(served: Served) -> None:
@@ -118,5 +124,5 @@ def test_the_deadline_counts_the_time_arm_took(served: Served) -> None:
     view, partial = _view(served, served.live_fleet(), cluster_deadline=100)
     assert partial
     failed = _by_name(view)["aks-prod-weu"]
-    assert failed["error"].startswith("not read within the 100 s deadline (the deadline passed while ARM was read)")
+    assert failed["error"].startswith("not read within the 100 s deadline")
     assert not [r for r in served.kube.requests if r.cluster == "aks-prod-weu"]

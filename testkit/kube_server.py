@@ -405,6 +405,8 @@ class KubeServer:
             action = self.faults.evaluate(rec)
             if action.fault is not None:
                 rec.fault = action.fault.describe()
+            if action.advance_clock > 0:
+                self.clock.advance(action.advance_clock)  # type: ignore[attr-defined]  # a ManualClock
             if action.latency > 0:
                 await asyncio.sleep(action.latency)
             if action.drop:

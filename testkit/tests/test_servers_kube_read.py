@@ -9,9 +9,8 @@ import pytest
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from tests.servers import KubeServer
-from tests.servers.fixtures import clock, kube, snapshot_root  # noqa: F401
-from tests.servers.synth import bulk_pods, deployment
+from testkit import KubeServer
+from testkit.synth import bulk_pods, deployment
 
 
 def _client(kube: KubeServer, tmp_path, name: str):  # type: ignore[no-untyped-def]

@@ -131,6 +131,7 @@ class FaultAction:
     headers: dict[str, str] = field(default_factory=dict)
     hang: bool | float = False
     drop: bool = False
+    advance_clock: float = 0.0
     fault: "Fault | None" = None
 
     @property
@@ -182,6 +183,7 @@ class Fault:
     reason: str | None = None                  # kube Status reason / ARM error code
     headers: dict[str, str] = field(default_factory=dict)
     latency: float = 0.0                       # seconds of real time added before answering
+    advance_clock: float = 0.0                 # seconds the server advances the shared clock (a ManualClock) first
     hang: bool | float = False                 # True: until released/stopped; float: that many real seconds, then drop
     drop: bool = False                         # close the connection without a response
     label: str | None = None
@@ -286,6 +288,7 @@ class FaultSet:
                     continue
                 f.fired += 1
                 action.latency += f.latency
+                action.advance_clock += f.advance_clock
                 if is_terminal:
                     terminal_found = True
                     action.status = f.status
@@ -318,10 +321,14 @@ def error(status: int = 500, times: int | None = 1, **match: Any) -> Fault:
     return Fault(status=status, times=times, **match)
 
 
-def hang(seconds: bool | float = True, times: int | None = 1, **match: Any) -> Fault:
+def hang(seconds: bool | float = True, times: int | None = 1, advance_clock: float = 0.0, **match: Any) -> Fault:
     """The request never gets an answer (until ``server.release_hangs()``, ``seconds`` of real
-    time, or server stop; then the connection is dropped).  Clients see their read timeout."""
-    return Fault(hang=seconds, times=times, **match)
+    time, or server stop; then the connection is dropped).  Clients see their read timeout.
+
+    ``advance_clock``: while the request hangs, that many seconds pass on the shared clock (the
+    server advances its ``ManualClock``), so a client keeping its request timeout on the same clock
+    times out at once and deterministically, without waiting real time."""
+    return Fault(hang=seconds, times=times, advance_clock=advance_clock, **match)
 
 
 def drop(times: int | None = 1, **match: Any) -> Fault:

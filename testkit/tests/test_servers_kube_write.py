@@ -9,8 +9,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from tests.servers.fixtures import clock, kube, snapshot_root  # noqa: F401
-from tests.servers.tokens import decode_unverified, verify
+from testkit.tokens import decode_unverified, verify
 
 
 def _cm(name: str, ns: str | None = None, **data: str) -> client.V1ConfigMap:

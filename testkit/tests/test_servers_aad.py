@@ -18,9 +18,8 @@ from azure.mgmt.msi import ManagedServiceIdentityClient
 from azure.mgmt.msi.models import FederatedIdentityCredential
 from kubernetes import client
 
-from tests.servers.credentials import StaticCredential
-from tests.servers.fixtures import arm, clock, kube, snapshot_root  # noqa: F401
-from tests.servers.synth import RG, SUB, identity
+from testkit.credentials import StaticCredential
+from testkit.synth import RG, SUB, identity
 
 SA = ("wi-demo", "workload-identity-sa")
 SUBJECT = "system:serviceaccount:wi-demo:workload-identity-sa"
@@ -122,7 +121,7 @@ def test_expired_wrong_audience_and_unknown_client(env, kube, clock):
 def test_forged_token_fails_signature_check(env, kube):
     arm, cluster, tmp = env
     _federate(arm, cluster)
-    from tests.servers.tokens import SigningKey, decode_unverified
+    from testkit.tokens import SigningKey, decode_unverified
 
     _h, claims = decode_unverified(_sa_token(kube))
     forged = SigningKey().sign(claims)

@@ -9,8 +9,6 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from tests.servers.fixtures import clock, kube, snapshot_root  # noqa: F401
-
 
 @pytest.fixture
 def api(kube, snapshot_root):  # type: ignore[no-untyped-def]

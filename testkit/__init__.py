@@ -1,6 +1,6 @@
 """Local Kubernetes and Azure servers for tests and benchmarks (GitHub issue 5).
 
-    from tests.servers import KubeServer, ArmServer, StaticCredential, Fault, throttle, latency
+    from testkit import KubeServer, ArmServer, StaticCredential, Fault, throttle, latency
 
 See ``docs/testing.md`` for how to use them.
 """

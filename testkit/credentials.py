@@ -3,7 +3,7 @@
 Never use ``DefaultAzureCredential`` against the local servers: it probes the instance metadata
 service (169.254.169.254), which is not loopback.  These credentials implement the azure-core
 ``TokenCredential`` / ``SupportsTokenInfo`` protocols (and their async twins) and hand out one fixed
-bearer token that :class:`~tests.servers.arm_server.ArmServer` accepts.
+bearer token that :class:`~testkit.arm_server.ArmServer` accepts.
 
 ``expires_on`` uses real time on purpose: azure-core's ``BearerTokenCredentialPolicy`` judges token
 freshness with ``time.time()``, not with the injected clock.

@@ -11,8 +11,7 @@ import pytest
 from azure.core.rest import HttpRequest
 from azure.mgmt.containerservice import ContainerServiceClient
 
-from tests.servers.fixtures import arm, clock, kube, snapshot_root  # noqa: F401
-from tests.servers.synth import RG, SUB
+from testkit.synth import RG, SUB
 
 API = "2025-10-01"
 

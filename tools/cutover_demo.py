@@ -1,15 +1,16 @@
 """Reproducible terminal transcripts of the cutover commands against the local servers.
 
-    python -m tests.cutover.demo cutover     # a full cutover of aks-prod-weu/shared
-    python -m tests.cutover.demo crash       # a crash in the middle of step 5, then the resume
-    python -m tests.cutover.demo interrupt   # Ctrl-C during a rollout, then the resume
-    python -m tests.cutover.demo rollback    # cutover, then rollback from "another machine"
-    python -m tests.cutover.demo finalize    # unbind every namespace of a cluster, then finalize
-    python -m tests.cutover.demo all
+    python -m tools.cutover_demo cutover     # a full cutover of aks-prod-weu/shared
+    python -m tools.cutover_demo crash       # a crash in the middle of step 5, then the resume
+    python -m tools.cutover_demo interrupt   # Ctrl-C during a rollout, then the resume
+    python -m tools.cutover_demo rollback    # cutover, then rollback from "another machine"
+    python -m tools.cutover_demo finalize    # unbind every namespace of a cluster, then finalize
+    python -m tools.cutover_demo all
 
-The example fleet (examples/fleet.yaml) is served by the local Kubernetes and ARM/Entra servers on a
-ManualClock (rollouts, credential propagation and lease expiry follow it, so the waits take no real
-time), and ``migrate`` runs in-process through its real entry point (click), with the servers' test
+Run it from the repository root: the finalize demo borrows the cutover tests' lab fleet
+(``tests/cutover/lab.py``). The example fleet (examples/fleet.yaml) is served by the local Kubernetes
+and ARM/Entra servers of the test kit on a ManualClock (rollouts, credential propagation and lease
+expiry follow it, so the waits take no real time), and ``migrate`` runs in-process through its real entry point (click), with the servers' test
 credential injected instead of ``az login``. Every command also gets ``--arm-endpoint``,
 ``--ca-bundle``, ``--authority-host`` (the local servers) and ``--journal``; the transcript shows the
 command as a user types it. Lines starting with ``#`` narrate what happens outside the tool.
@@ -29,11 +30,11 @@ from typing import Any, Callable, Iterator
 
 from migrator.clock import ManualClock
 from migrator.cutover.engine.console import PlainReporter
-from tests.conftest import EXAMPLES
-from tests.servers import KubeServer
-from tests.servers.arm_server import ArmServer
-from tests.servers.credentials import STATIC_TOKEN
+from testkit import KubeServer
+from testkit.arm_server import ArmServer
+from testkit.credentials import STATIC_TOKEN
 
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SHARED = "shared"
 WEU = "aks-prod-weu"
 AT_SOURCE = ["--changed-at-source", "Deployment/report-builder"]

@@ -11,14 +11,13 @@ import ssl
 import pytest
 from kubernetes import client
 
-from tests.servers import ArmServer, KubeServer, load_fleet, managed_cluster_to_rest
-from tests.servers.arm_graph import KqlError, run_query
-from tests.servers.fixtures import clock  # noqa: F401
-from tests.servers.kube_controllers import template_hash
-from tests.servers.kube_patch import PatchError, json_merge_patch, json_patch, strategic_merge_patch
-from tests.servers.kube_selectors import SelectorError, parse_field_selector, parse_label_selector
-from tests.servers.snapshot import load_azure, load_cluster
-from tests.servers.synth import SUB, managed_cluster, write_fleet, write_snapshot
+from testkit import ArmServer, KubeServer, load_fleet, managed_cluster_to_rest
+from testkit.arm_graph import KqlError, run_query
+from testkit.kube_controllers import template_hash
+from testkit.kube_patch import PatchError, json_merge_patch, json_patch, strategic_merge_patch
+from testkit.kube_selectors import SelectorError, parse_field_selector, parse_label_selector
+from testkit.snapshot import load_azure, load_cluster
+from testkit.synth import SUB, managed_cluster, write_fleet, write_snapshot
 
 
 def test_json_merge_patch():
@@ -132,8 +131,8 @@ def test_custom_kinds_without_crd_file_are_served_in_the_versions_seen(clock, tm
 
 
 def test_in_memory_profile_is_shared_by_many_clusters(clock):
-    from tests.servers.snapshot import ClusterSnapshot
-    from tests.servers.synth import bulk_pods
+    from testkit.snapshot import ClusterSnapshot
+    from testkit.synth import bulk_pods
 
     profile = ClusterSnapshot("profile", "mem:bulk", None, {"pods": bulk_pods(2000)}, [])
     with KubeServer(clock, record_requests=False) as kube:
@@ -209,7 +208,7 @@ def test_http_core_chunked_bodies_and_keep_alive(clock):
 def test_async_sdk_client_against_arm(clock):
     from azure.mgmt.msi.aio import ManagedServiceIdentityClient
 
-    from tests.servers.credentials import AsyncStaticCredential
+    from testkit.credentials import AsyncStaticCredential
 
     with ArmServer(clock) as arm:
         arm.add_identity(subscription_id=SUB, resource_group="rg", name="async-id")
@@ -221,15 +220,14 @@ def test_async_sdk_client_against_arm(clock):
         assert asyncio.run(go()) == ["async-id"]
 
 
-EXAMPLE_FLEET = os.path.join(os.path.dirname(__file__), os.pardir, "examples", "fleet.yaml")
+EXAMPLE_FLEET = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "examples", "fleet.yaml")
 
 
-@pytest.mark.skipif(not os.path.exists(EXAMPLE_FLEET), reason="examples/fleet.yaml not present")
 def test_the_example_fleet_is_served(clock):
     from azure.mgmt.containerservice import ContainerServiceClient
 
-    from tests.servers import StaticCredential
-    from tests.servers.snapshot import issuer_of, list_items, read_json
+    from testkit import StaticCredential
+    from testkit.snapshot import issuer_of, list_items, read_json
 
     entries = load_fleet(EXAMPLE_FLEET)
     with KubeServer(clock) as kube, ArmServer(clock, pki=kube.pki, kube=kube) as arm:

@@ -11,8 +11,6 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from tests.servers.fixtures import clock, kube, snapshot_root  # noqa: F401
-
 WI = {"azure.workload.identity/use": "true"}
 
 

@@ -1,6 +1,10 @@
-"""pytest fixtures for the local servers.  Import the ones a test module needs::
+"""pytest plugin of the test kit: the fixtures ``clock``, ``kube``, ``arm`` and ``snapshot_root``.
 
-    from tests.servers.fixtures import clock, kube, arm, snapshot_root  # noqa: F401
+Registered once for the whole repository by the root ``conftest.py``::
+
+    pytest_plugins = ["testkit.pytest_plugin"]
+
+so test modules use the fixtures by name, without importing them.
 """
 
 from __future__ import annotations

@@ -18,11 +18,10 @@ from azure.mgmt.msi.models import FederatedIdentityCredential
 from kubernetes import client as kclient
 from kubernetes import config as kconfig
 
-from tests.servers import Fault, error, latency, throttle
-from tests.servers.arm_server import ArmServer
-from tests.servers.credentials import StaticCredential
-from tests.servers.fixtures import arm, clock, kube, snapshot_root  # noqa: F401
-from tests.servers.synth import RG, SUB, identity, managed_cluster, write_snapshot
+from testkit import Fault, error, latency, throttle
+from testkit.arm_server import ArmServer
+from testkit.credentials import StaticCredential
+from testkit.synth import RG, SUB, identity, managed_cluster, write_snapshot
 
 ISS = "https://eastus.oic.prod-aks.azure.com/tenant/issuer/"
 

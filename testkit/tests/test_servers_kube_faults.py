@@ -11,9 +11,8 @@ import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from tests.servers import Fault, KubeServer, drop, error, forbidden, hang, latency, nth_write, throttle
-from tests.servers.fixtures import clock, kube  # noqa: F401
-from tests.servers.synth import bulk_pods, deployment
+from testkit import Fault, KubeServer, drop, error, forbidden, hang, latency, nth_write, throttle
+from testkit.synth import bulk_pods, deployment
 
 
 @pytest.fixture
@@ -96,6 +95,20 @@ def test_hanging_request_times_out_on_the_client(kube, cluster):
     assert len(v1.list_namespaced_pod("load").items) == 5
 
 
+def test_a_hang_can_advance_the_shared_clock(kube, clock, cluster):
+    """Time passing while a request hangs, on the clock the client shares (its timeout, if on that clock, fires)."""
+    kube.faults.add(hang(advance_clock=31, cluster="a", verb="list"))
+    v1 = client.CoreV1Api(kube.api_client("a", retries=False))
+    with pytest.raises(urllib3.exceptions.ReadTimeoutError):
+        v1.list_namespaced_pod("load", _request_timeout=0.2)  # this client's timeout is a real one
+    assert clock.monotonic() == 31
+    hung = next(r for r in kube.requests if r.verb == "list")
+    assert hung.clock_time == 0 and hung.status is None  # arrived at 0, still unanswered
+    kube.release_hangs()
+    assert len(v1.list_namespaced_pod("load").items) == 5  # times=1: the next one is served
+    assert clock.monotonic() == 31
+
+
 def test_403_on_one_kind_only(kube, cluster):
     kube.faults.add(forbidden("pods", verb="list"))
     v1 = client.CoreV1Api(kube.api_client("a"))
@@ -150,7 +163,7 @@ def test_request_log_records_every_request(kube, cluster):
 
 def test_fault_matching_and_schedule():
     f = Fault(status=500, verb="list", after=1, times=2)
-    from tests.servers.faults import FaultSet, RequestRecord
+    from testkit.faults import FaultSet, RequestRecord
 
     fs = FaultSet()
     fs.add(f)
