@@ -280,7 +280,7 @@ def decode(args: argparse.Namespace) -> dict[str, Any]:
     import msgspec
 
     from benchmarks.synthetic import build_profile
-    from migrator.decode.kube import decode_page
+    from migrator.decode.kube_pages import decode_page
     from migrator.kinds import KINDS
 
     prof = build_profile(0, args.pods)

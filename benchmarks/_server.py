@@ -158,7 +158,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from migrator.clock import SystemClock
-    from testkit import ArmServer, KubeServer, STATIC_TOKEN, hang, latency, throttle
+    from testkit import STATIC_TOKEN, ArmServer, KubeServer, hang, latency, throttle
     from testkit.snapshot import ClusterSnapshot
 
     t0 = time.monotonic()

@@ -26,7 +26,8 @@ from typing import Any, Iterable
 
 import msgspec
 
-from testkit.synth import TENANT, identity as arm_identity, issuer_for, managed_cluster
+from testkit.synth import TENANT, issuer_for, managed_cluster
+from testkit.synth import identity as arm_identity
 
 REGIONS = ("westeurope", "northeurope", "eastus", "eastus2", "westus3", "uksouth", "swedencentral", "centralus")
 GROUPS = ("prod", "staging", "dev", "sandbox")
@@ -733,16 +734,21 @@ def plan_catalog(triples: int, per_cluster: int = 100, clusters_per_group: int =
     AzureIdentityBinding to one of 50 identities per group of ``clusters_per_group`` clusters, so every
     identity ends at 20 federated credentials, Azure's limit (under ``reuse``).
     """
-    from migrator.inventory.catalog import catalog
-    from migrator.decode.arm import decode_managed_cluster
+    from pathlib import Path
+
+    from migrator.decode.arm_documents import decode_managed_cluster
     from migrator.decode.documents import ClusterDocuments
-    from migrator.decode.kube import decode_page
+    from migrator.decode.kube_pages import decode_page
     from migrator.fleet import ClusterSpec
     from migrator.inventory.build import build_cluster
-    from migrator.inventory.model import (AzureInventory, FederatedCredential, FleetInventory, ManagedIdentity,
-                                          RoleAssignment)
+    from migrator.inventory.catalog import catalog
+    from migrator.inventory.model import (
+        AzureInventory,
+        FleetInventory,
+        ManagedIdentity,
+        RoleAssignment,
+    )
     from migrator.kinds import KINDS
-    from pathlib import Path
 
     if triples % per_cluster:
         raise ValueError("triples must be a multiple of per_cluster")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from migrator.decode import arm
+from migrator.decode import arm_documents as arm
 
 
 @dataclass(frozen=True, slots=True)

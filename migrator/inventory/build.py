@@ -6,7 +6,7 @@ import re
 from sys import intern
 from typing import Any
 
-from migrator.decode import arm
+from migrator.decode import arm_documents as arm
 from migrator.decode import structs as s
 from migrator.decode.documents import AzureDocuments, ClusterDocuments
 from migrator.decode.kept import ANNOTATIONS_DROPPED, ENV_VALUES_KEPT

@@ -27,7 +27,7 @@ from migrator.inventory.resolve import ClusterResolution
 from migrator.limits import MAX_FEDERATED_CREDENTIALS_PER_IDENTITY
 from migrator.plan import conflicts as conflicts_mod
 from migrator.plan import strategy as strat
-from migrator.plan.limits import LimitCheck, classify
+from migrator.plan.credential_limit import LimitCheck, classify
 from migrator.plan.model import (
     SERVICE_ACCOUNT_REMEDIES,
     STRATEGIES,

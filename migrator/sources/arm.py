@@ -3,7 +3,7 @@ federated credentials, role assignments.
 
 Every request goes through the Azure SDK's pipeline (``ContainerServiceClient.send_request``: its
 authentication, user agent, sovereign-cloud endpoints and TLS settings), and the JSON body goes to
-``decode.arm`` as it came: the SDK models' deserialization is skipped, nothing is re-serialized.
+``decode.arm_documents`` as it came: the SDK models' deserialization is skipped, nothing is re-serialized.
 Retries are ours (``sources.retry``): azure-core retries a 429 only three times, without jitter.
 Only GET requests and the read-only ``listClusterUserCredential`` POST are made.
 """

@@ -11,8 +11,10 @@ clock) bounds the whole read: no attempt starts, and no backoff is slept, past i
 A 404 for a kind the API server does not serve: a custom kind (its CRD is not installed) has none; a
 built-in kind of ``OPTIONAL_KINDS`` (an API this Kubernetes version lacks, such as
 ValidatingAdmissionPolicy before 1.30) is not captured (``None``), as a missing snapshot file is, and
-the cluster is still read; a 404 for any other kind (``ESSENTIAL_KINDS``) fails the cluster. The response bytes go straight to
-``decode.kube.decode_page``: the client's model deserialization (about 1.3 s and 150 MB per 2,000 pods)
+the cluster is still read; a 404 for any other kind (``ESSENTIAL_KINDS``) fails the cluster.
+
+The response bytes go straight to
+``decode.kube_pages.decode_page``: the client's model deserialization (about 1.3 s and 150 MB per 2,000 pods)
 is never used, and only the projected fields of each page are kept.
 
 Pages above 128 KiB come gzipped (``Accept-Encoding: gzip``, as kubectl asks). The live reader's
@@ -37,7 +39,7 @@ from typing import Any
 import aiohttp
 
 from migrator.clock import Clock, SystemClock
-from migrator.decode.kube import decode_page
+from migrator.decode.kube_pages import decode_page
 from migrator.errors import SourceError
 from migrator.kinds import KINDS, KindInfo
 from migrator.sources.retry import RETRYABLE_STATUS, RetryPolicy, parse_retry_after

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from migrator.clock import Clock, SystemClock
-from migrator.decode import arm as arm_decode
+from migrator.decode import arm_documents as arm_decode
 from migrator.decode.documents import AzureDocuments, ClusterDocuments
 from migrator.errors import SourceError
 from migrator.fleet import ClusterSpec

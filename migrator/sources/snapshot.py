@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from migrator.decode import arm
+from migrator.decode import arm_documents as arm
 from migrator.decode.documents import AzureDocuments, ClusterDocuments
-from migrator.decode.kube import decode_page
+from migrator.decode.kube_pages import decode_page
 from migrator.errors import Location, SnapshotError, SourceError
 from migrator.kinds import KINDS
 

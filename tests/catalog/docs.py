@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from migrator.decode.arm import decode_managed_cluster
+from migrator.decode.arm_documents import decode_managed_cluster
 from migrator.decode.documents import ClusterDocuments
-from migrator.decode.kube import decode_page
+from migrator.decode.kube_pages import decode_page
 from migrator.fleet import ClusterSpec
 from migrator.inventory.build import build_cluster
 from migrator.inventory.model import ClusterInventory

@@ -8,13 +8,19 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from migrator.inventory.catalog import Catalog, catalog
-from migrator.decode.arm import decode_managed_cluster
+from migrator.decode.arm_documents import decode_managed_cluster
 from migrator.decode.documents import ClusterDocuments
-from migrator.decode.kube import decode_page
+from migrator.decode.kube_pages import decode_page
 from migrator.fleet import ClusterSpec
 from migrator.inventory.build import build_cluster
-from migrator.inventory.model import AzureInventory, FederatedCredential, FleetInventory, ManagedIdentity, RoleAssignment
+from migrator.inventory.catalog import Catalog, catalog
+from migrator.inventory.model import (
+    AzureInventory,
+    FederatedCredential,
+    FleetInventory,
+    ManagedIdentity,
+    RoleAssignment,
+)
 from migrator.kinds import KINDS
 from tests.catalog.docs import api_list, binding, controller, identity
 

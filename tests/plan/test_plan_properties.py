@@ -9,7 +9,6 @@ from dataclasses import replace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from migrator.inventory.catalog import catalog
 from migrator.limits import FIC_NAME_PATTERN, MAX_FEDERATED_CREDENTIALS_PER_IDENTITY
 from migrator.plan.build import PlanOptions, build_plan
 from migrator.plan.model import encode

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import msgspec
 from msgspec import Struct
 
-from migrator.decode.kube import json_error
+from migrator.decode.kube_pages import json_error
 from migrator.errors import Location, SnapshotError
 
 T = TypeVar("T")
