@@ -180,7 +180,7 @@ class KubeLister:
                     timeouts += 1
                     if timeouts >= self.options.timeout_attempts or attempt >= policy.max_attempts:
                         raise SourceError(f"GET {path} timed out after {attempt} attempts "
-                                          f"({timeouts} of {self.options.request_timeout:g} s)") from None
+                                          f"({timeouts} timeouts of {self.options.request_timeout:g} s)") from None
                 elif attempt >= policy.max_attempts:
                     raise SourceError(f"GET {path} failed: {exc} after {attempt} attempts") from None
             else:

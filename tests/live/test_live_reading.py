@@ -88,7 +88,7 @@ def test_a_hanging_api_server_costs_two_timeouts_not_six(served: Served) -> None
     assert failed["status"] == "failed"
     # the clock the hung LIST moves times out the cluster's other LISTs in flight too: whichever kind used up
     # its two timeouts first fails the cluster, and no kind was tried more than twice
-    assert re.match(r"GET \S+ timed out after 2 attempts \(2 of 30 s\)", failed["error"])
+    assert re.match(r"GET \S+ timed out after 2 attempts \(2 timeouts of 30 s\)", failed["error"])
     tries = Counter(r.resource for r in served.kube.requests if r.cluster == "aks-prod-weu" and r.status is None)
     assert 0 < tries["namespaces"] <= 2 and max(tries.values()) <= 2
 
