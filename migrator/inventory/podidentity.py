@@ -132,7 +132,7 @@ def addon_enabled(cluster: ClusterInventory) -> bool:
 
 
 def _install(workload: Workload, addon_enabled: bool) -> str:
-    if _aks_managed(workload):
+    if addon_enabled and _aks_managed(workload):
         return "add-on"
     managed_by = (label(workload.labels, "app.kubernetes.io/managed-by") or "").lower()
     if managed_by == "helm" or label(workload.labels, "helm.sh/chart"):
