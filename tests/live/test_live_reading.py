@@ -126,3 +126,17 @@ def test_the_deadline_counts_the_time_arm_took(served: Served) -> None:
     failed = _by_name(view)["aks-prod-weu"]
     assert failed["error"].startswith("not read within the 100 s deadline")
     assert not [r for r in served.kube.requests if r.cluster == "aks-prod-weu"]
+
+
+def test_a_snapshot_of_a_cluster_that_lacks_a_kind_lacks_its_file_and_catalogs_the_same(served: Served) -> None:
+    from migrator.commands.snapshot import run_snapshot
+
+    served.kube["aks-prod-weu"].unserve("validatingadmissionpolicies")
+    to = served.tmp / "snap"
+    run_snapshot(served.live_fleet(), to, force=False, live=served.settings())
+    assert not (to / "aks-prod-weu" / "kube" / "validatingadmissionpolicies.json").exists()
+    assert (to / "aks-prod-eus" / "kube" / "validatingadmissionpolicies.json").is_file()
+    live, _ = _view(served, served.live_fleet())
+    offline, _ = build_report(to / "fleet.yaml")
+    assert _by_name(offline.view())["aks-prod-weu"]["notCaptured"] == ["validatingadmissionpolicies"]
+    assert offline.view()["findings"] == live["findings"]
