@@ -312,10 +312,28 @@ def cluster_access_options(fn: F) -> F:
                      help="Entra authority host for the token exchange (default: the public cloud's)."),
         ca_bundle_option(),
         request_timeout_option(),
+        click.option("--verbose", is_flag=True,
+                     help="Also show the Azure SDK's own log (e.g. every credential DefaultAzureCredential tried)."),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+def _sdk_logging(verbose: bool) -> None:
+    """The Azure SDK logs each credential DefaultAzureCredential tries (dozens of lines before our one error
+    line): shown only with --verbose."""
+    import logging
+
+    azure = logging.getLogger("azure")
+    for old in [h for h in azure.handlers if getattr(h, "wi_migrator", False)]:
+        azure.removeHandler(old)
+    handler: logging.Handler = logging.StreamHandler(sys.stderr) if verbose else logging.NullHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.wi_migrator = True  # type: ignore[attr-defined]  # ours to replace on the next command
+    azure.addHandler(handler)
+    azure.setLevel(logging.INFO if verbose else logging.WARNING)
+    azure.propagate = False
 
 
 def change_options(fn: F) -> F:
@@ -345,6 +363,7 @@ def _access(kw: dict[str, Any]) -> Access:
     from migrator.cutover import Access
 
     injected = click.get_current_context().obj or {}
+    _sdk_logging(bool(kw.pop("verbose", False)))
     access = Access(kubeconfig=kw.pop("kubeconfig", None), context=kw.pop("context", None),
                     arm_endpoint=kw.pop("arm_endpoint", None), authority_host=kw.pop("authority_host", None),
                     ca_bundle=kw.pop("ca_bundle", None), request_timeout=kw.pop("request_timeout", 30.0))
@@ -421,13 +440,16 @@ def cutover(ctx: click.Context, plan_path: Path | None, cluster: str | None, nam
 
 @cutover.command("status", help="Per cluster and namespace of the plan, the step each is at, read from the "
                                 "clusters themselves (any machine sees the same).\n\n" + STATUS_EXIT_CODES_HELP)
-@click.option("--plan", "plan_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="The plan file.")
+@click.option("--plan", "plan_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The plan file [default: ./plan.json, or the plan.json of the folder migrate render wrote here].")
 @click.option("--cluster", default=None, help="Only this cluster.")
 @cluster_access_options
-def cutover_status(plan_path: Path, cluster: str | None, **kw: Any) -> None:
-    from migrator.commands.cutover import run_status
+def cutover_status(plan_path: Path | None, cluster: str | None, **kw: Any) -> None:
+    from migrator.commands.cutover import find_plan, run_status
 
+    if plan_path is None:
+        plan_path = find_plan(Path.cwd())
+        click.echo(f"plan: {plan_path}", err=True)
     code = run_status(plan_path, cluster, access=_access(kw), reporter=_hooks().reporter)
     sys.exit(int(code))
 

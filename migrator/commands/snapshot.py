@@ -152,7 +152,8 @@ def _write_fleet(source: Path, target: Path, read: dict[str, Any], azure: bool) 
         if cluster["name"] not in read:
             del clusters[index]
             continue
-        cluster.pop("context", None)
+        for key in ("context", "managedCluster", "scaleSets"):  # the snapshot folder holds what they named
+            cluster.pop(key, None)
         cluster["snapshot"] = cluster["name"]
     if azure:
         data["azure"] = {"snapshot": "azure"}

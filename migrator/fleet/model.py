@@ -57,12 +57,19 @@ class ClusterSpec(_Model):
     group: str | None = None
     snapshot: Path | None = None
     context: str | None = None
+    #: a ``context:`` cluster's managed cluster and scale sets: "arm", or a file (``az aks show -o json``,
+    #: ``az vmss list -o json``) relative to the fleet file
+    managed_cluster: Literal["arm"] | Path | None = None
+    scale_sets: Literal["arm"] | Path | None = None
     terraform_issuer: str | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> ClusterSpec:
         if self.snapshot is not None and self.context is not None:
             raise ValueError("give exactly one source: 'snapshot' or 'context', not both")
+        if self.context is None and (self.managed_cluster is not None or self.scale_sets is not None):
+            raise ValueError("'managedCluster' and 'scaleSets' are for a 'context' cluster (a snapshot folder holds "
+                             "its own; a cluster read through ARM takes them from ARM)")
         return self
 
     @property

@@ -145,8 +145,10 @@ def test_a_cluster_that_is_down_is_reported_and_the_rest_completes(served: Serve
 
 
 def test_the_cluster_deadline_bounds_a_stalled_cluster(served: Served) -> None:
-    served.kube.faults.add(hang(times=None, cluster="aks-prod-weu"))
-    view, partial = _view(served, served.live_fleet(), cluster_deadline=1.0, request_timeout=30)
+    # every LIST hangs while 20 s pass on the shared clock: the 50 s deadline passes before any 30 s
+    # request timeout could be retried
+    served.kube.faults.add(hang(times=None, advance_clock=20, cluster="aks-prod-weu"))
+    view, partial = _view(served, served.live_fleet(), cluster_deadline=50, request_timeout=30)
     assert partial
     assert "deadline" in _by_name(view)["aks-prod-weu"]["error"]
     served.kube.release_hangs()
