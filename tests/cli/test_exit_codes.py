@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
+import time
 from pathlib import Path
 
 import click
@@ -17,28 +16,6 @@ from click.testing import CliRunner
 from migrator.cli import main
 from migrator.errors import ExitCode, exit_codes_markdown
 from tests.conftest import REPO
-
-UNREADABLE_FLEET = """\
-tenantId: 72f988bf-86f1-41af-91ab-2d7cd011db47
-clusters:
-  - name: aks-gone
-    region: westeurope
-    subscriptionId: 00000000-0000-0000-0000-000000000001
-    resourceGroup: rg-a
-    context: {context}
-"""
-
-
-def _kubeconfig(path: Path, server: str) -> Path:
-    path.write_text(f"""\
-apiVersion: v1
-kind: Config
-clusters: [{{name: hang, cluster: {{server: "{server}"}}}}]
-users: [{{name: u, user: {{token: t}}}}]
-contexts: [{{name: hang, context: {{cluster: hang, user: u}}}}]
-current-context: hang
-""")
-    return path
 
 
 def _commands() -> dict[str, click.Command]:
@@ -81,58 +58,39 @@ def test_the_readme_table_is_generated_from_the_enum() -> None:
     assert exit_codes_markdown() in (REPO / "README.md").read_text(encoding="utf-8")
 
 
-class _Silent:
-    """A TCP server that accepts connections and never answers: a request to it waits until interrupted."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen()
-        self.accepted = threading.Event()
-        self.conns: list[socket.socket] = []
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(conn)
-            self.accepted.set()
-
-    def close(self) -> None:
-        self.sock.close()
-        for c in self.conns:
-            c.close()
+def _open_for_writing(fifo: Path, seconds: float) -> int:
+    """The FIFO's write end, once the command has opened it for reading (it then waits in read())."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:  # ENXIO: no reader yet
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 @pytest.mark.parametrize("command", ["catalog", "snapshot"])
 def test_ctrl_c_exits_130_with_how_to_resume(tmp_path: Path, command: str) -> None:
-    server = _Silent()
+    """The command waits, deterministically, reading a fleet file that is a FIFO nobody writes."""
+    fleet = tmp_path / "fleet.yaml"
+    os.mkfifo(fleet)
+    args = [sys.executable, "-m", "migrator.cli", command, "--fleet", str(fleet)]
+    if command == "snapshot":
+        args += ["--out", str(tmp_path / "snap")]
+    # a test run started in the background hands SIG_IGN down for SIGINT: give the command the default back
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    writer = None
     try:
-        fleet = tmp_path / "fleet.yaml"
-        fleet.write_text(UNREADABLE_FLEET.format(context="hang"))
-        args = [sys.executable, "-m", "migrator.cli", command, "--fleet", str(fleet),
-                "--kubeconfig", str(_kubeconfig(tmp_path / "kubeconfig", server.url)), "--request-timeout", "600"]
-        if command == "snapshot":
-            args += ["--out", str(tmp_path / "snap")]
-        env = {k: v for k, v in os.environ.items() if k != "CI"}
-        proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            assert server.accepted.wait(120), "the command never reached the server"
-            proc.send_signal(signal.SIGINT)
-            _, err = proc.communicate(timeout=120)
-        finally:
-            proc.kill()
+        writer = _open_for_writing(fleet, 120)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
     finally:
-        server.close()
+        proc.kill()
+        if writer is not None:
+            os.close(writer)
     assert proc.returncode == ExitCode.INTERRUPTED, err
     assert "Aborted!" not in err and "Traceback" not in err
     assert err.strip().splitlines()[-1] == "interrupted (Ctrl-C): nothing was written; run the command again"
     assert not (tmp_path / "snap").exists()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".snap")]
