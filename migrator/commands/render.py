@@ -11,79 +11,18 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from migrator.errors import ExitCode, InputError, Location
+from migrator.errors import ExitCode, InputError
 from migrator.findings.model import Finding
 from migrator.inventory.catalog import Catalog
 from migrator.inventory.model import ClusterFailure, label
 from migrator.inventory.pod_identity_exceptions import FLUX_NAME_LABEL
-from migrator.plan.model import Plan, decode
+from migrator.plan.model import Plan
+from migrator.plan_file import read_plan
 from migrator.render import ExceptionNeed, render_plan
 from migrator.render.tree import check_out, write_tree
 from migrator.sources.access import LiveSettings
 
 FLUX_CODE = "FLUX_WITHOUT_EXCEPTION"
-
-
-MAKE_A_PLAN = "migrate plan --fleet fleet.yaml --out plan.json writes one; pass that file"
-
-
-def read_plan(path: Path) -> Plan:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("the plan file does not exist", location=Location(path),
-                         hint="create it with: migrate plan --fleet fleet.yaml --out plan.json") from None
-    except IsADirectoryError:
-        raise InputError(f"this is {_folder_kind(path)}, not a plan: run migrate plan", location=Location(path),
-                         hint=MAKE_A_PLAN) from None
-    except OSError as exc:
-        raise InputError(f"cannot read the plan file: {exc.strerror}", location=Location(path)) from None
-    other = not_a_plan(data)
-    if other is not None:
-        raise InputError(f"this is {other}, not a plan: run migrate plan", location=Location(path),
-                         hint=MAKE_A_PLAN + (" (or give the fleet file to --fleet)" if other == "a fleet file" else ""))
-    return decode(data, str(path))
-
-
-def _folder_kind(path: Path) -> str:
-    from migrator.render.tree import MANIFEST
-
-    if (path / MANIFEST).is_file():
-        return "a folder written by migrate render"
-    if (path / "fleet.yaml").is_file():
-        return "a snapshot folder (migrate snapshot)"
-    return "a folder"
-
-
-def not_a_plan(data: bytes) -> str | None:
-    """What a file passed as a plan is when it is another file of wi-migrator's (None: maybe a plan)."""
-    import msgspec
-
-    from migrator.render.tree import MANIFEST_HEADER
-
-    try:
-        head = msgspec.json.decode(data)
-    except msgspec.DecodeError:
-        head = None
-    if isinstance(head, dict):
-        version = head.get("schemaVersion")
-        if "summary" in head and "findings" in head:
-            return f"a catalog report (schemaVersion {version})"
-        return None  # a plan, or something decode() names
-    if head is not None:
-        return None
-    if data.startswith(MANIFEST_HEADER.encode()[:40]):
-        return "the manifest of a folder written by migrate render"
-    if len(data) <= 10_000_000:
-        from ruamel.yaml import YAML, YAMLError
-
-        try:
-            doc = YAML(typ="safe").load(data)
-        except (YAMLError, ValueError):
-            return None
-        if isinstance(doc, dict) and ("clusters" in doc or "tenantId" in doc):
-            return "a fleet file"
-    return None
 
 
 def exception_needs(catalog: Catalog, findings: tuple[Finding, ...]) -> tuple[ExceptionNeed, ...]:

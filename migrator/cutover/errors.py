@@ -57,7 +57,7 @@ class ConfirmationRefused(StepError):
 class Interrupted(StepError):
     """Ctrl-C: stopped between steps."""
 
-    exit_code = 130  # type: ignore[assignment]
+    exit_code = ExitCode.INTERRUPTED
 
 
 class ClusterUnreachable(SourceError):

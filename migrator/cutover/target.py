@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from migrator.errors import InputError, Location
+from migrator.errors import InputError
 from migrator.plan.model import (
     Blocked,
     ClusterPlan,
@@ -18,7 +18,6 @@ from migrator.plan.model import (
     Plan,
     ServiceAccountPlan,
     WorkloadPatch,
-    decode,
 )
 
 #: workload kinds whose pod template the cutover patches in place (and whose rollout it waits for)
@@ -87,12 +86,10 @@ class NamespaceTarget:
 
 
 def load_plan(path: Path) -> Plan:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read the plan: {exc.strerror}", location=Location(path),
-                         hint="create it with: migrate plan --fleet fleet.yaml --out plan.json") from None
-    return decode(data, str(path))
+    """The plan file (another file of ours given instead is named as what it is)."""
+    from migrator.plan_file import read_plan
+
+    return read_plan(path)
 
 
 def cluster_plan(plan: Plan, name: str) -> ClusterPlan:

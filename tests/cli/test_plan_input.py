@@ -34,3 +34,17 @@ def test_a_snapshot_folder_for_plan_is_named(tmp_path: Path) -> None:
     (snap / "fleet.yaml").write_text("tenantId: x\n")
     result = CliRunner().invoke(main, ["render", "--plan", str(snap), "--out", str(tmp_path / "out")])
     assert "this is a snapshot folder (migrate snapshot), not a plan" in result.stderr
+
+
+@pytest.mark.parametrize("command", [
+    ["cutover", "--cluster", "aks-prod-weu", "--namespace", "payments", "--dry-run"],
+    ["cutover", "status"],
+    ["rollback", "--cluster", "aks-prod-weu", "--namespace", "payments", "--dry-run"],
+    ["unbind", "--cluster", "aks-prod-weu", "--dry-run"],
+    ["finalize", "--cluster", "aks-prod-weu", "--dry-run"],
+])
+def test_the_cluster_commands_name_the_wrong_file_too_before_reaching_anything(command: list[str]) -> None:
+    given = REPO / "sample_output" / "catalog.json"
+    result = CliRunner().invoke(main, [*command, "--plan", str(given)])
+    assert result.exit_code == ExitCode.BAD_INPUT, result.output
+    assert "this is a catalog report (schemaVersion 1), not a plan: run migrate plan" in result.stderr
