@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from migrator.errors import ExitCode, MigratorError, exit_codes_help
+from migrator.errors import ExitCode, MigratorError, exit_codes_help, visible
 
 if TYPE_CHECKING:
     from migrator.cutover import Access, Interrupts, Options, Reporter
@@ -171,7 +171,7 @@ def main() -> None:
 @click.option("--output", "-o", "output", type=click.Choice(["table", "json", "markdown"]), default="table",
               show_default=True, help="Report format.")
 @click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write the report to this file (atomically) instead of stdout.")
+              help="Write the report to this file (atomically) instead of stdout ('-': stdout).")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), default="error", show_default=True,
               help="Lowest finding severity that sets exit code 1.")
 @click.option("--ignore", "ignore", default="", metavar="CODE[,CODE]",
@@ -198,7 +198,7 @@ def catalog(fleet_path: Path, output: str, out: Path | None, fail_on: str, ignor
 @click.option("--acknowledge-data-plane-grants", is_flag=True,
               help="Required with --strategy per-workload: grants outside ARM are not copied.")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write the plan here (atomically); the summary goes to stdout.")
+              help="Write the plan here (atomically); the summary goes to stdout ('-': the plan to stdout).")
 @click.option("--check", is_flag=True, help="Exit 1 when any item is blocked.")
 @live_options
 def plan(fleet_path: Path, strategy: str, sa_conflicts: str, proxy_sidecar: tuple[str, ...],
@@ -271,7 +271,7 @@ def render(plan_path: Path | None, fleet_path: Path | None, out: Path, **live: o
 @click.option("--management-group", default=None, metavar="MG", help="Search every subscription of this group.")
 @click.option("--tenant", is_flag=True, help="Search every subscription of the tenant you can read.")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="The fleet file to write (atomically).")
+              help="The fleet file to write (atomically; '-': stdout).")
 @click.option("--where", default=None, metavar="PREDICATE",
               help="A Resource Graph (KQL) predicate on the cluster row, e.g. \"tags['env'] == 'prod'\".")
 @click.option("--only-pod-identity", is_flag=True,
@@ -535,7 +535,7 @@ def run() -> None:
         click.echo("interrupted (Ctrl-C)", err=True)
         sys.exit(int(ExitCode.INTERRUPTED))
     except Exception as exc:
-        click.echo(f"internal error: {type(exc).__name__}: {exc}\n"
+        click.echo(f"internal error: {type(exc).__name__}: {visible(exc)}\n"
                    "  this is a bug in wi-migrator: please report it with the command you ran", err=True)
         sys.exit(int(ExitCode.INTERNAL))
 

@@ -22,6 +22,16 @@ from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 
+#: control characters as backslash escapes: C0 (newline, CR, ESC, BEL, ...), DEL, C1, the Unicode line separators
+_VISIBLE = {**{c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]},
+            0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def visible(value: object) -> str:
+    """Text for a terminal, on one line: every control character (ESC, BEL, CR, newline, ...) shown as its
+    backslash escape, so a name from a cluster or a file can neither drive the terminal nor split a line."""
+    return ("" if value is None else str(value)).translate(_VISIBLE)
+
 
 class ExitCode(IntEnum):
     """Every code ``migrate`` returns. ``meaning`` is the general one; a command may say it its way."""
@@ -86,18 +96,26 @@ class MigratorError(Exception):
 
     exit_code: ExitCode = ExitCode.BAD_INPUT
 
-    def __init__(self, message: str, *, location: Location | None = None, hint: str | None = None):
+    def __init__(self, message: str, *, location: Location | None = None, hint: str | None = None,
+                 details: tuple[str, ...] = (), notes: tuple[str, ...] = ()):
         super().__init__(message)
         self.message = message
         self.location = location
         self.hint = hint
+        self.details = details  # one line each, after the message (the problems of a plan, say)
+        self.notes = notes  # one line each, after the hint ("to continue: migrate ...")
 
     def render(self) -> str:
-        """One line (plus an optional hint line) for a human on stderr."""
-        prefix = f"{self.location}: " if self.location else ""
-        text = f"{prefix}{self.message}"
+        """One line (then a line per detail and an optional hint line) for a human on stderr; whatever the
+        values hold, control characters are shown escaped (``visible``): no value can add a line."""
+        prefix = f"{visible(self.location)}: " if self.location else ""
+        text = f"{prefix}{visible(self.message)}"
+        for detail in self.details:
+            text += f"\n  {visible(detail)}"
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += f"\n  hint: {visible(self.hint)}"
+        for note in self.notes:
+            text += f"\n  {visible(note)}"
         return text
 
     def __str__(self) -> str:

@@ -1,7 +1,8 @@
 """One escaping filter per output language. Every value that enters a file goes through one.
 
 A leaf module: the pure core (findings' remediation commands, plan prerequisites) and the renderers
-both use it, and it imports nothing of the package.
+both use it, and it imports nothing of the package but ``errors`` (``visible``: text for a terminal, the
+same escaping every error line gets).
 
 Hostile names (quotes, ``${...}``, ``$(...)``, backticks, newlines) must come out inert.
 
@@ -17,6 +18,11 @@ import shlex
 from collections.abc import Callable, Iterable
 from functools import lru_cache, wraps
 from urllib.parse import quote
+
+from migrator.errors import visible
+
+__all__ = ["backtick_fence", "comment", "dns_name", "hcl", "hcl_ident", "hcl_ref", "is_hcl_reference",
+           "md", "md_code", "md_url", "sh", "sh_flag", "sh_words", "visible", "yaml_scalar"]
 
 
 def _per_string(escape: Callable[[object], str]) -> Callable[[object], str]:
@@ -38,9 +44,10 @@ _MD_SPECIAL = str.maketrans({
 
 @_per_string
 def md(value: object) -> str:
-    """Markdown text (tables included): special characters escaped, one line."""
+    """Markdown text (tables included): special characters escaped, one line; other control characters (ESC,
+    BEL, ...) shown as escapes, so the report printed on a terminal cannot drive it."""
     text = "" if value is None else str(value)
-    text = text.replace("\r", " ").replace("\n", " ")
+    text = visible(text.replace("\r", " ").replace("\n", " "))
     return text.translate(_MD_SPECIAL)
 
 
@@ -57,7 +64,7 @@ def backtick_fence(text: str | bytes, shortest: int = 1) -> str:
 @_per_string
 def md_code(value: object) -> str:
     """Inline code: a backtick fence longer than any run of backticks inside."""
-    text = ("" if value is None else str(value)).replace("\r", " ").replace("\n", " ").replace("|", "\\|")
+    text = visible(("" if value is None else str(value)).replace("\r", " ").replace("\n", " ")).replace("|", "\\|")
     fence = backtick_fence(text)
     pad = " " if text.startswith("`") or text.endswith("`") or not text else ""
     return f"{fence}{pad}{text}{pad}{fence}"
@@ -67,6 +74,11 @@ def md_code(value: object) -> str:
 def sh(value: object) -> str:
     """One shell word, single-quoted where needed (POSIX)."""
     return shlex.quote("" if value is None else str(value))
+
+
+def sh_flag(flag: str, value: object) -> str:
+    """``--flag=value`` with the value one shell word: no value can pass for a flag (the runbooks' form)."""
+    return f"{flag}={sh(value)}"
 
 
 def sh_words(values: Iterable[object]) -> str:

@@ -9,27 +9,25 @@ from __future__ import annotations
 from pathlib import Path
 
 from migrator.errors import InputError, Location
-from migrator.plan.model import Plan, decode
+from migrator.inputs import read_input
+from migrator.plan import validate
+from migrator.plan.model import Plan
 
 MAKE_A_PLAN = "migrate plan --fleet fleet.yaml --out plan.json writes one; pass that file"
 
 
 def read_plan(path: Path) -> Plan:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("the plan file does not exist", location=Location(path),
-                         hint="create it with: migrate plan --fleet fleet.yaml --out plan.json") from None
-    except IsADirectoryError:
+    """The plan file, checked in full (``plan.validate``) before anything is rendered or changed from it."""
+    if path.is_dir():
         raise InputError(f"this is {_folder_kind(path)}, not a plan: run migrate plan", location=Location(path),
-                         hint=MAKE_A_PLAN) from None
-    except OSError as exc:
-        raise InputError(f"cannot read the plan file: {exc.strerror}", location=Location(path)) from None
+                         hint=MAKE_A_PLAN)
+    data = read_input(path, "the plan file", hint="create it with: migrate plan --fleet fleet.yaml --out plan.json")
+    validate.refuse_too_deep(data, str(path))  # before anything parses it
     other = not_a_plan(data)
     if other is not None:
         raise InputError(f"this is {other}, not a plan: run migrate plan", location=Location(path),
                          hint=MAKE_A_PLAN + (" (or give the fleet file to --fleet)" if other == "a fleet file" else ""))
-    return decode(data, str(path))
+    return validate.load(data, str(path))
 
 
 def _folder_kind(path: Path) -> str:

@@ -14,7 +14,7 @@ from migrator.pipeline import FleetRun, read_fleet
 from migrator.report import OutputFormat
 from migrator.report.view import CatalogReport
 from migrator.sources.access import LiveSettings
-from migrator.write import atomic_write_bytes, atomic_write_text
+from migrator.write import atomic_write_bytes, atomic_write_text, check_target, is_stdout
 
 
 def build_report(fleet_path: Path, ignore: frozenset[str] = frozenset(),
@@ -40,6 +40,10 @@ def exit_code(report: CatalogReport, partial: bool, fail_on: str) -> ExitCode:
 
 def run_catalog(fleet_path: Path, *, output: str, out: Path | None, fail_on: str, ignore: frozenset[str],
                 live: LiveSettings | None = None) -> ExitCode:
+    if out is not None and is_stdout(out):
+        out = None
+    if out is not None:
+        check_target(out)  # a device or a FIFO is refused before the fleet is read
     report, partial = build_report(fleet_path, ignore, live)
     fmt = OutputFormat(output)
     where = f"in {out}" if out is not None else ("above" if fmt is OutputFormat.TABLE else "in the report")

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from migrator.clock import Clock
-from migrator.errors import ExitCode, InputError, Location, OutputError, SourceError
+from migrator.errors import ExitCode, InputError, Location, OutputError, SourceError, visible
 from migrator.fleet import load_fleet
 from migrator.fleet.discovered import DiscoverResult, build_text
 from migrator.fleet.discovery import Discovery, Scope
+from migrator.fleet.model import read_text
 from migrator.sources.discover import BATCH_LIMIT, PAGE_LIMIT, GraphReader, discover
-from migrator.write import atomic_write_text
+from migrator.write import atomic_write_text, check_target, is_stdout, write_stdout
 
 
 @dataclass
@@ -46,7 +47,12 @@ def run_discover(out: Path, *, scope: Scope, where: str | None = None, only_pod_
     if force and merge:
         raise InputError("give --force (replace the file) or --merge (keep your edits), not both")
     existing: str | None = None
-    if out.exists():
+    to_stdout = is_stdout(out)
+    if to_stdout and (force or merge):
+        raise InputError("--out - writes to standard output: --force and --merge need a file")
+    if not to_stdout:
+        check_target(out)
+    if not to_stdout and out.exists():
         if not (force or merge):
             raise OutputError("the output file already exists", location=Location(out),
                               hint="pass --merge to add new clusters and keep your edits, or --force to replace it")
@@ -54,9 +60,9 @@ def run_discover(out: Path, *, scope: Scope, where: str | None = None, only_pod_
             raise OutputError("the output path is a folder", location=Location(out))
         if merge:
             load_fleet(out, check_folders=False)  # refuse to merge into a file that is not a valid fleet
-            existing = out.read_text(encoding="utf-8")
+            existing = read_text(out)
     folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
+    if not to_stdout and not folder.is_dir():
         raise OutputError("the output folder does not exist", location=Location(folder),
                           hint="create it first, or choose another --out path")
 
@@ -82,18 +88,21 @@ def run_discover(out: Path, *, scope: Scope, where: str | None = None, only_pod_
             raise SourceError("no cluster to write, and part of the scope could not be read (above); "
                               "nothing written") from None
         raise
-    atomic_write_text(out, result.text)
+    if to_stdout:
+        write_stdout(result.text)
+    else:
+        atomic_write_text(out, result.text)
     _summary(out, result, merged=existing is not None)
     return ExitCode.PARTIAL if discovery.failures else ExitCode.OK
 
 
 def _report_failures(discovery: Discovery) -> None:
-    for failure in discovery.failures:
-        sys.stderr.write(f"error: {failure.scope}: {failure.message}\n")
+    for failure in discovery.failures:  # Azure's messages: shown escaped, a line each
+        sys.stderr.write(f"error: {visible(failure.scope)}: {visible(failure.message)}\n")
         if failure.hint:
-            sys.stderr.write(f"  hint: {failure.hint}\n")
+            sys.stderr.write(f"  hint: {visible(failure.hint)}\n")
     for note in discovery.notes:
-        sys.stderr.write(f"note: {note}\n")
+        sys.stderr.write(f"note: {visible(note)}\n")
 
 
 def _summary(out: Path, result: DiscoverResult, *, merged: bool) -> None:
@@ -108,4 +117,4 @@ def _summary(out: Path, result: DiscoverResult, *, merged: bool) -> None:
         parts.append(f"{via_arm} read with an ARM list")
     if result.not_listed:
         parts.append(f"{len(result.not_listed)} not listed (see the end of the file)")
-    sys.stderr.write("; ".join(parts) + "\n")
+    sys.stderr.write(visible("; ".join(parts)) + "\n")

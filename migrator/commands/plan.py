@@ -6,12 +6,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from migrator.errors import ExitCode, InputError
+from migrator.errors import ExitCode, InputError, visible
 from migrator.pipeline import FleetRun, read_fleet
 from migrator.plan.build import PlanOptions, build_plan
 from migrator.plan.model import Plan, encode
 from migrator.sources.access import LiveSettings
-from migrator.write import atomic_write_text
+from migrator.write import atomic_write_text, check_target, is_stdout
 
 
 def plan_for_fleet(fleet_path: Path, *, strategy: str = "reuse", sa_conflicts: str = "split",
@@ -72,16 +72,20 @@ def summary(plan: Plan) -> str:
         lines.append(f"  risk {r.code} {r.cluster}/{r.namespace}/{r.object}: {r.message}")
     for note in plan.notes:
         lines.append(f"  note: {note}")
-    return "\n".join(lines) + "\n"
+    return "".join(visible(line) + "\n" for line in lines)  # a value cannot drive the terminal or add a line
 
 
 def run_plan(fleet_path: Path, *, out: Path | None, check: bool, strategy: str = "reuse", sa_conflicts: str = "split",
              proxy_sidecar: tuple[str, ...] = (), acknowledge: bool = False,
              live: LiveSettings | None = None) -> ExitCode:
+    if not is_stdout(out):
+        assert out is not None
+        check_target(out)  # a device or a FIFO is refused before the fleet is read
     plan, partial = plan_for_fleet(fleet_path, strategy=strategy, sa_conflicts=sa_conflicts,
                                    proxy_sidecar=proxy_sidecar, acknowledge=acknowledge, live=live)
     text = encode(plan)
-    if out is not None:
+    if not is_stdout(out):
+        assert out is not None
         atomic_write_text(out, text)
         sys.stdout.write(summary(plan))
     else:

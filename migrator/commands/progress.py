@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -20,6 +21,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from migrator.escape import visible
 from migrator.fleet import ClusterSpec
 from migrator.kinds import KINDS
 from migrator.sources.live import ClusterRead, LiveFleetReader
@@ -49,11 +51,12 @@ class ProgressFleetReader(LiveFleetReader):
 
     async def read_cluster(self, spec: ClusterSpec) -> ClusterRead:
         if self._progress is not None:
-            self._tasks[spec.name] = self._progress.add_task(spec.name, total=len(KINDS))
+            self._tasks[spec.name] = self._progress.add_task(escape(visible(spec.name)), total=len(KINDS))
         result = await super().read_cluster(spec)
         if self._progress is not None:
-            state = "[green]read" if result.error is None else f"[red]not read: {result.error.message}"
-            self._progress.update(self._tasks[spec.name], description=f"{spec.name}  {state}",
+            # descriptions are rich markup: every value escaped for it, and for the terminal
+            state = "[green]read" if result.error is None else f"[red]not read: {escape(visible(result.error.message))}"
+            self._progress.update(self._tasks[spec.name], description=f"{escape(visible(spec.name))}  {state}",
                                   completed=len(KINDS))
         return result
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from migrator.errors import ExitCode, InputError
+from migrator.errors import ExitCode, InputError, visible
 from migrator.findings.model import Finding
 from migrator.inventory.catalog import Catalog
 from migrator.inventory.model import ClusterFailure, label
@@ -23,6 +23,7 @@ from migrator.render.tree import check_out, write_tree
 from migrator.sources.access import LiveSettings
 
 FLUX_CODE = "FLUX_WITHOUT_EXCEPTION"
+PLAN_HINT = "create it with: migrate plan --fleet fleet.yaml --out plan.json"
 
 
 def exception_needs(catalog: Catalog, findings: tuple[Finding, ...]) -> tuple[ExceptionNeed, ...]:
@@ -66,7 +67,10 @@ def run_render(*, plan_path: Path | None, fleet_path: Path | None, out: Path,
         raise InputError("give --plan or --fleet")
     files = render_plan(plan, needs)
     result = write_tree(files, out)
-    sys.stdout.write(f"rendered {len(files)} files into {out}: {len(result.written)} written, "
+    for what in result.recovered:
+        sys.stderr.write(f"note: an interrupted render into {visible(out)} was {what} first (its staging folder "
+                         "removed)\n")
+    sys.stdout.write(f"rendered {len(files)} files into {visible(out)}: {len(result.written)} written, "
                      f"{len(result.unchanged)} unchanged, {len(result.removed)} removed\n")
     if plan_path is not None:
         sys.stderr.write("note: interim pod identity exceptions are rendered only with --fleet (a plan file "

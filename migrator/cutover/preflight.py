@@ -16,6 +16,7 @@ from migrator.cutover.engine.lease import holder_of
 from migrator.cutover.errors import LeaseHeld, StepRefused
 from migrator.cutover.target import NamespaceTarget
 from migrator.errors import SourceError
+from migrator.escape import sh_flag
 from migrator.inventory.admission import protected_namespaces
 from migrator.inventory.gitops import owner_of
 from migrator.inventory.resolve import resolve
@@ -27,8 +28,9 @@ def refuse_if_the_plan_blocks(target: NamespaceTarget) -> None:
     """The plan's own verdicts, judged before anything is reached (no network call): refuse at once."""
     problems = plan_problems(target)
     if problems:
-        raise StepRefused("preflight: " + problems[0] if len(problems) == 1 else
-                          "preflight refused:\n  - " + "\n  - ".join(problems), hint="nothing was changed")
+        raise StepRefused("preflight: " + problems[0] if len(problems) == 1 else "preflight refused:",
+                          details=() if len(problems) == 1 else tuple(f"- {p}" for p in problems),
+                          hint="nothing was changed")
 
 
 def plan_problems(t: NamespaceTarget) -> list[str]:
@@ -43,7 +45,7 @@ def plan_problems(t: NamespaceTarget) -> list[str]:
     refused = t.by_mode("refused")
     problems += [f"{w.ref}: {w.reason}" for w in refused]
     if refused:
-        flags = " ".join(f"--changed-at-source {w.ref}" for w in refused)
+        flags = " ".join(sh_flag("--changed-at-source", w.ref) for w in refused)
         problems.append(f"once they are changed there (label {WI_USE_LABEL}: \"true\", the service account, and no "
                         f"{BINDING_LABEL} label), run again with: {flags}")
     return problems
@@ -55,8 +57,9 @@ def issuer_problems(run: Run) -> list[str]:
     problems = []
     api_issuer = run.kube.issuer()
     if facts is not None and not facts.oidc_issuer_enabled:
-        problems.append(f"the OIDC issuer of {t.cluster.name} is off: az aks update --resource-group "
-                        f"{t.cluster.resource_group} --name {t.cluster.name} --enable-oidc-issuer")
+        problems.append(f"the OIDC issuer of {t.cluster.name} is off: az aks update "
+                        f"{sh_flag('--resource-group', t.cluster.resource_group)} {sh_flag('--name', t.cluster.name)} "
+                        "--enable-oidc-issuer")
     arm_issuer = facts.oidc_issuer_url if facts is not None else None
     if api_issuer is None:
         run.reporter.warn(f"the API server of {t.cluster.name} does not serve its OIDC discovery document "
@@ -80,8 +83,9 @@ def webhook_problems(run: Run) -> list[str]:
     problems = []
     ws = detect_webhook(inv)
     if not ws.on:
-        problems.append(f"workload identity is not enabled on {t.cluster.name}: az aks update --resource-group "
-                        f"{t.cluster.resource_group} --name {t.cluster.name} --enable-workload-identity")
+        problems.append(f"workload identity is not enabled on {t.cluster.name}: az aks update "
+                        f"{sh_flag('--resource-group', t.cluster.resource_group)} {sh_flag('--name', t.cluster.name)} "
+                        "--enable-workload-identity")
     hooks = [h for h in inv.webhooks or () if h.configuration == CONFIG_NAME or h.name == WEBHOOK_NAME]
     installed = list(ws.installed or ())
     if not hooks and not installed:

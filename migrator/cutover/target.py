@@ -86,7 +86,7 @@ class NamespaceTarget:
 
 
 def load_plan(path: Path) -> Plan:
-    """The plan file (another file of ours given instead is named as what it is)."""
+    """The plan file, checked in full (another file of ours given instead is named as what it is)."""
     from migrator.plan_file import read_plan
 
     return read_plan(path)

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import msgspec
 from msgspec import Struct
 
-from migrator.decode.kube_pages import json_error
+from migrator.decode.kube_pages import json_error, too_deep
 from migrator.errors import Location, SnapshotError
 
 T = TypeVar("T")
@@ -144,6 +144,8 @@ def _parse_json(data: bytes, origin: str, what: str) -> Any:
         return msgspec.json.decode(data)
     except msgspec.DecodeError as exc:
         raise json_error(exc, data, origin, what=what) from None
+    except RecursionError:
+        raise too_deep(data, origin) from None
 
 
 def _convert(doc: Any, type_: type[T], origin: str, what: str) -> T:

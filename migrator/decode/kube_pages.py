@@ -10,6 +10,7 @@ import msgspec
 
 from migrator.decode import structs as s
 from migrator.errors import Location, SnapshotError
+from migrator.inputs import MAX_JSON_DEPTH, json_too_deep
 from migrator.kinds import KINDS, KindInfo
 
 ITEM_TYPES: dict[str, type] = {
@@ -57,6 +58,8 @@ def decode_page(plural: str, data: bytes, *, origin: str) -> Page:
         doc = _DECODERS[plural].decode(data)
     except msgspec.DecodeError as exc:
         raise json_error(exc, data, origin, what=f"a {info.list_kind}") from None
+    except RecursionError:
+        raise too_deep(data, origin) from None
     _check_kind(info, doc, origin)
     meta = doc.metadata
     return Page(
@@ -84,6 +87,14 @@ def _check_kind(info: KindInfo, doc: s.ListDoc[Any], origin: str) -> None:
 
 def _loc(origin: str) -> Location:
     return Location(Path(origin))
+
+
+def too_deep(data: bytes, origin: str) -> SnapshotError:
+    """The decoder ran out of stack: the document nests deeper than any it accepts (files are checked before
+    they are decoded, ``sources.snapshot``; a live page lands here)."""
+    problem = json_too_deep(data) or f"nested deeper than {MAX_JSON_DEPTH} levels"
+    return SnapshotError(f"refused: {problem}", location=_loc(origin),
+                         hint="no Kubernetes or Azure document nests that deep")
 
 
 def json_error(exc: msgspec.DecodeError, data: bytes, origin: str, *, what: str) -> SnapshotError:

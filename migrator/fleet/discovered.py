@@ -24,7 +24,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from migrator.errors import InputError, Location, OutputError
 from migrator.fleet.discovery import DiscoveredCluster, Discovery, Scope
 from migrator.fleet.groups import guess_group
-from migrator.fleet.model import Fleet
+from migrator.fleet.model import Fleet, load_yaml
 
 STATUS_PREFIX = "pod-identity add-on:"
 #: The block of clusters not written ends the file and starts with this line; --merge replaces it.
@@ -164,8 +164,7 @@ def _is_content(line: str) -> bool:
 
 
 def _parse(path: Path, text: str) -> _Parsed:
-    yaml = YAML(typ="rt")
-    data = yaml.load(text)
+    data = load_yaml(path, text)
     seq = data.get("clusters") if isinstance(data, CommentedMap) else None
     if not isinstance(seq, CommentedSeq) or not seq or seq.fa.flow_style() or any(
             not isinstance(item, CommentedMap) or item.fa.flow_style() for item in seq):
@@ -213,9 +212,8 @@ def _refresh_status(block: _Block, cluster: DiscoveredCluster) -> None:
 
 def _validate(path: Path, text: str) -> None:
     """The text loads with the fleet model (the same rules as load_fleet, folders not checked)."""
-    yaml = YAML(typ="rt")
     try:
-        Fleet.model_validate({**json.loads(json.dumps(yaml.load(text), default=str)), "path": path})
+        Fleet.model_validate({**json.loads(json.dumps(load_yaml(path, text), default=str)), "path": path})
     except ValidationError as exc:  # a bug: discovery must always write a valid fleet
         raise OutputError(f"the fleet file discover built does not validate: {exc.errors()[0]['msg']}",
                           location=Location(path), hint="please report this with the command you ran") from None

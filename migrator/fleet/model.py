@@ -10,11 +10,14 @@ A cluster has exactly one source: ``snapshot`` (a folder of exported API documen
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -22,13 +25,63 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from migrator.errors import FleetFileError, Location
+from migrator.inputs import MAX_FLEET_BYTES, InputLimitError, YamlLimitError, bounded_yaml, read_regular
 
-_GUID_HINT = "a GUID such as 00000000-0000-0000-0000-000000000000"
+# ------------------------------------------------------------------------------------------ names
+#
+# Every name in the fleet file reaches a folder name (migrate snapshot), an ARM request path or a
+# terminal; each is checked here, once, so nothing later has to guess (docs/security.md).
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: Azure's rule for AKS cluster names (Microsoft.ContainerService/managedClusters)
+CLUSTER_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?")
+#: Azure's rule for resource group names: letters (Unicode), digits, '_', '-', '.', '(', ')', not ending in '.'
+RESOURCE_GROUP = re.compile(r"[\w().-]{0,89}[\w()-]")
+
+
+def _text(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError(f"{value!r} holds a control character (newline, escape, NUL, ...): not allowed here")
+    return value
+
+
+def _segment(value: str) -> str:
+    """A value that becomes one segment of an ARM path: no control character, no '/', '?', '#', not '.' or '..'."""
+    _text(value)
+    if value in (".", "..") or any(c in value for c in "/\\?#"):
+        raise ValueError(f"{value!r} cannot be part of an Azure resource ID (no '/', '\\', '?', '#', '.' or '..')")
+    return value
+
+
+def _cluster_name(value: str) -> str:
+    if not CLUSTER_NAME.fullmatch(value):
+        raise ValueError(f"cluster name {value!r} is not an AKS cluster name: 1-63 letters, digits, '-' and '_', "
+                         "starting and ending with a letter or digit")
+    return value
+
+
+def _resource_group(value: str) -> str:
+    if not RESOURCE_GROUP.fullmatch(value):
+        raise ValueError(f"resource group {value!r} is not an Azure resource group name: 1-90 letters, digits, "
+                         "'_', '-', '.', '(' and ')', not ending in '.'")
+    return value
+
+
+def _path_text(value: Any) -> Any:
+    if isinstance(value, str):
+        _text(value)
+    return value
+
+
+Text = Annotated[str, AfterValidator(_text)]
+Segment = Annotated[str, AfterValidator(_segment)]
+ClusterName = Annotated[str, AfterValidator(_cluster_name)]
+ResourceGroup = Annotated[str, AfterValidator(_resource_group)]
+FolderPath = Annotated[Path, BeforeValidator(_path_text)]
 
 
 class _Model(BaseModel):
@@ -40,28 +93,28 @@ class _Model(BaseModel):
 class IgnoreRule(_Model):
     """A finding accepted on purpose: silenced, counted, and shown as ignored."""
 
-    code: str
-    cluster: str | None = None
-    namespace: str | None = None
-    object: str | None = None
-    reason: str = Field(min_length=1)
+    code: Text
+    cluster: Text | None = None
+    namespace: Text | None = None
+    object: Text | None = None
+    reason: str = Field(min_length=1)  # free text (may span lines); shown escaped
 
 
 class ClusterSpec(_Model):
     """One cluster of the fleet and the one source it is read from."""
 
-    name: str = Field(min_length=1, max_length=63)
-    region: str = Field(min_length=1)
-    subscription_id: str = Field(min_length=1)
-    resource_group: str = Field(min_length=1)
-    group: str | None = None
-    snapshot: Path | None = None
-    context: str | None = None
+    name: ClusterName
+    region: Segment = Field(min_length=1)
+    subscription_id: Segment = Field(min_length=1)
+    resource_group: ResourceGroup
+    group: Text | None = None
+    snapshot: FolderPath | None = None
+    context: Text | None = None
     #: a ``context:`` cluster's managed cluster and scale sets: "arm", or a file (``az aks show -o json``,
     #: ``az vmss list -o json``) relative to the fleet file
     managed_cluster: Literal["arm"] | Path | None = None
     scale_sets: Literal["arm"] | Path | None = None
-    terraform_issuer: str | None = None
+    terraform_issuer: Text | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> ClusterSpec:
@@ -88,7 +141,7 @@ class ClusterSpec(_Model):
 class AzureSpec(_Model):
     """Where the fleet's Azure identities and federated credentials come from."""
 
-    snapshot: Path | None = None
+    snapshot: FolderPath | None = None
     live: bool = False
     cloud: Literal["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"] = "AzureCloud"
 
@@ -102,12 +155,12 @@ class AzureSpec(_Model):
 class Fleet(_Model):
     """The validated fleet file."""
 
-    tenant_id: str = Field(min_length=1)
+    tenant_id: Segment = Field(min_length=1)
     clusters: tuple[ClusterSpec, ...] = Field(min_length=1)
     azure: AzureSpec | None = None
     ignore: tuple[IgnoreRule, ...] = ()
     #: workloads to plan with the migration sidecar: "namespace/workload" or "cluster/namespace/workload"
-    proxy_sidecar: tuple[str, ...] = ()
+    proxy_sidecar: tuple[Text, ...] = ()
     #: The fleet file itself; snapshot paths are resolved against its folder.
     path: Path = Field(default=Path("fleet.yaml"), exclude=True)
 
@@ -142,25 +195,7 @@ class _DuplicateName(ValueError):
 
 def load_fleet(path: Path, *, check_folders: bool = True) -> Fleet:
     """Read, parse and validate a fleet file; raise ``FleetFileError`` with file:line on any problem."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FleetFileError(
-            "fleet file not found", location=Location(path),
-            hint="pass the path of your fleet file with --fleet (see docs/fleet-file.md)",
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FleetFileError(f"cannot read the fleet file: {exc}", location=Location(path)) from None
-
-    yaml = YAML(typ="rt")
-    try:
-        data = yaml.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise FleetFileError(f"YAML syntax error: {problem}", location=where,
-                             hint="fix the YAML at that position") from None
+    data = load_yaml(path)
     if not isinstance(data, CommentedMap):
         raise FleetFileError(
             "the fleet file must be a mapping with 'tenantId' and 'clusters'", location=Location(path, 1, 1)
@@ -173,6 +208,53 @@ def load_fleet(path: Path, *, check_folders: bool = True) -> Fleet:
     if check_folders:
         _check_snapshot_folders(fleet, data)
     return fleet
+
+
+def read_text(path: Path) -> str:
+    """The fleet file's text: a regular file of at most ``MAX_FLEET_BYTES``, UTF-8."""
+    try:
+        return read_regular(path, limit=MAX_FLEET_BYTES).decode("utf-8")
+    except FileNotFoundError:
+        raise FleetFileError(
+            "fleet file not found", location=Location(path),
+            hint="pass the path of your fleet file with --fleet (see docs/fleet-file.md)",
+        ) from None
+    except InputLimitError as exc:
+        raise FleetFileError(f"cannot read the fleet file: {exc}", location=Location(path),
+                             hint="a fleet file is a YAML file of at most "
+                                  f"{MAX_FLEET_BYTES // (1024 * 1024)} MB") from None
+    except OSError as exc:
+        raise FleetFileError(f"cannot read the fleet file: {exc.strerror or exc}", location=Location(path)) from None
+    except UnicodeDecodeError as exc:
+        raise FleetFileError(f"cannot read the fleet file: not UTF-8 ({exc.reason} at byte {exc.start})",
+                             location=Location(path)) from None
+
+
+def load_yaml(path: Path, text: str | None = None) -> Any:
+    """The fleet file parsed round-trip (line numbers, comments), within the limits of ``migrator.inputs``."""
+    if text is None:
+        text = read_text(path)
+    try:
+        return bounded_yaml().load(text)
+    except YamlLimitError as exc:
+        raise FleetFileError(f"the fleet file is refused: {exc.problem}", location=_mark(path, exc),
+                             hint="a fleet file needs neither deep nesting nor many aliases; "
+                                  "write the clusters out") from None
+    except MarkedYAMLError as exc:
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise FleetFileError(f"YAML syntax error: {problem}", location=_mark(path, exc),
+                             hint="fix the YAML at that position") from None
+    except YAMLError as exc:  # ruamel's unmarked errors
+        raise FleetFileError(f"YAML syntax error: {exc}", location=Location(path),
+                             hint="fix the YAML (see docs/fleet-file.md)") from None
+    except Exception as exc:  # the parser fails on some hostile input with KeyError & co (%YAML 9.9)
+        raise FleetFileError(f"the YAML cannot be read ({type(exc).__name__}: {exc})", location=Location(path),
+                             hint="fix the YAML (see docs/fleet-file.md)") from None
+
+
+def _mark(path: Path, exc: MarkedYAMLError) -> Location:
+    mark = exc.problem_mark or exc.context_mark
+    return Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
 
 
 def _plain(node: Any) -> Any:
@@ -230,7 +312,10 @@ def _locate(path: Path, data: CommentedMap, loc: tuple[Any, ...]) -> Location:
     line, column = 1, 1
     for part in loc:
         if isinstance(node, CommentedMap) and part in node:
-            ln, col = node.lc.key(part)
+            try:
+                ln, col = node.lc.key(part)
+            except KeyError:  # a key brought in by a merge key (<<: *anchor): the mapping's own line
+                ln, col = node.lc.line, node.lc.col
             line, column = ln + 1, col + 1
             node = node[part]
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):

@@ -10,7 +10,7 @@ from typing import Any
 from migrator.decode import arm_documents as arm
 from migrator.decode import structs as s
 from migrator.decode.documents import AzureDocuments, ClusterDocuments
-from migrator.decode.kept import ANNOTATIONS_DROPPED, ENV_VALUES_KEPT
+from migrator.decode.kept import ENV_VALUES_KEPT, kept_annotations, redact_args
 from migrator.fleet import ClusterSpec
 from migrator.inventory import crds
 from migrator.inventory.model import (
@@ -130,9 +130,7 @@ def _fill_absent_custom_kinds(kube: dict[str, tuple[Any, ...] | None]) -> dict[s
 
 
 def _annotations(annotations: dict[str, str | None] | None) -> dict[str, str | None] | None:
-    if not annotations:
-        return annotations
-    return {k: v for k, v in annotations.items() if k not in ANNOTATIONS_DROPPED}
+    return kept_annotations(annotations)  # what snapshots keep: the catalog of both is the same
 
 
 class _Shared:
@@ -168,7 +166,7 @@ class _Shared:
 def _container(c: s.Container) -> Container:
     return Container(
         name=intern(c.name), image=intern(c.image),
-        args=(*(c.command or ()), *(c.args or ())),
+        args=tuple(redact_args((*(c.command or ()), *(c.args or ())))),  # as snapshots keep them
         env=tuple((intern(e.name), e.value if e.name.upper() in ENV_VALUES_KEPT else None) for e in (c.env or ())),
     )
 

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from migrator.plan import model
+from migrator.plan import model, validate
 
 HEAD = f"""# The plan file (`plan.json`), schemaVersion {model.SCHEMA_VERSION}
 
@@ -87,8 +87,15 @@ def _structs() -> list[type[msgspec.Struct]]:
     return seen
 
 
+def _validation() -> str:
+    """The rules of ``plan.validate`` (its docstring, in Markdown)."""
+    text = inspect.cleandoc(validate.__doc__ or "").replace("``", "`")
+    text = text.split("\n", 1)[1].strip()  # without the module's title line
+    return f"\n## Validation\n\n{text}\n"
+
+
 def render() -> str:
-    out = [HEAD]
+    out = [HEAD, _validation()]
     for struct in _structs():
         info = msgspec.structs.fields(struct)
         hints = typing.get_type_hints(struct)

@@ -6,6 +6,12 @@ authentication, user agent, sovereign-cloud endpoints and TLS settings), and the
 ``decode.arm_documents`` as it came: the SDK models' deserialization is skipped, nothing is re-serialized.
 Retries are ours (``sources.retry``): azure-core retries a 429 only three times, without jitter.
 Only GET requests and the read-only ``listClusterUserCredential`` POST are made.
+
+Request paths are built from segments, each percent-encoded (``arm_path``; ``.``, ``..`` and empty
+segments refused), so no name reaches another ARM path; a resource ID (from ARM or a plan) is taken
+apart and encoded the same way (``resource_path``). Every URL sent, ``nextLink`` and operation
+polling URLs included, must be on the ARM endpoint's own scheme, host and port: a link elsewhere is
+refused, so the bearer token never leaves ARM.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
 
 import yaml
 from azure.core import AzureClouds
@@ -41,6 +48,30 @@ API_CONTAINERSERVICE = "2025-10-01"
 API_MSI = "2024-11-30"
 API_COMPUTE = "2024-07-01"
 API_AUTHORIZATION = "2022-04-01"
+
+
+def arm_path(*segments: str) -> str:
+    """An ARM request path from its segments, each percent-encoded (``x?y`` stays one segment). A segment that
+    is empty, ``.`` or ``..`` (which URL normalisation resolves) or holds a ``/`` or ``\\`` (which some servers
+    decode before routing) is refused: no Azure resource name is one."""
+    for segment in segments:
+        if segment in ("", ".", "..") or "/" in segment or "\\" in segment:
+            raise SourceError(f"{segment!r} cannot be a segment of an Azure resource path",
+                              hint="an Azure resource name is never empty, '.' or '..', and holds no '/' or '\\'")
+    return "".join("/" + quote(segment, safe="") for segment in segments)
+
+
+def resource_path(resource_id: str) -> str:
+    """The request path of a resource ID (``/subscriptions/…``), its segments encoded one by one."""
+    parts = resource_id.split("/")
+    if len(parts) < 3 or parts[0] != "" or parts[1].lower() != "subscriptions":
+        raise SourceError(f"{resource_id!r} is not an Azure resource ID (/subscriptions/<id>/...)")
+    return arm_path(*parts[1:])
+
+
+def odata_string(value: str) -> str:
+    """An OData string literal: quoted, its quotes doubled."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def error_message(body: bytes) -> str:
@@ -94,9 +125,21 @@ class ArmReader:
 
         return str(get_arm_endpoints(self.cloud)["resource_manager"]).rstrip("/")
 
+    def check_url(self, url: str) -> None:
+        """``url`` is on the ARM endpoint (scheme, host, port), or it is refused: a ``nextLink`` or an operation
+        URL that points elsewhere would carry the bearer token there."""
+        ports = {"https": 443, "http": 80}
+        want, got = urlsplit(self.endpoint), urlsplit(url)
+        if ((got.scheme.lower(), (got.hostname or "").lower(), got.port or ports.get(got.scheme.lower()))
+                != (want.scheme.lower(), (want.hostname or "").lower(), want.port or ports.get(want.scheme.lower()))):
+            raise SourceError(f"a link to {got.scheme}://{got.netloc} is not followed: it is not Azure Resource "
+                              f"Manager ({want.scheme}://{want.netloc}), and the token must not leave it",
+                              hint="ARM answered with a link to another host (a proxy or a tampered answer?)")
+
     def send(self, subscription: str, method: str, url: str, *, params: dict[str, str] | None = None,
              json_body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any, bytes]:
         """One request through the subscription's SDK pipeline: (status, headers, body). No retries."""
+        self.check_url(url)
         response = self._client(subscription).send_request(HttpRequest(method, url, params=params, json=json_body,
                                                                        headers=headers))
         with self._lock:
@@ -130,7 +173,7 @@ class ArmReader:
             self.clock.sleep(self.retry.delay(attempt, retry_after, self.rng))
 
     def list_all(self, subscription: str, path: str, api_version: str) -> list[dict[str, Any]]:
-        """Every item of a paged ARM list, following ``nextLink`` verbatim."""
+        """Every item of a paged ARM list, following ``nextLink`` verbatim (on the ARM host only: ``send``)."""
         items: list[dict[str, Any]] = []
         url: str | None = path
         version: str | None = api_version
@@ -145,8 +188,8 @@ class ArmReader:
 
     @staticmethod
     def cluster_path(subscription: str, resource_group: str, name: str) -> str:
-        return (f"/subscriptions/{subscription}/resourceGroups/{resource_group}"
-                f"/providers/Microsoft.ContainerService/managedClusters/{name}")
+        return arm_path("subscriptions", subscription, "resourceGroups", resource_group, "providers",
+                        "Microsoft.ContainerService", "managedClusters", name)
 
     def managed_cluster(self, subscription: str, resource_group: str, name: str) -> bytes:
         body = self.request(subscription, "GET", self.cluster_path(subscription, resource_group, name),
@@ -169,8 +212,9 @@ class ArmReader:
         return cluster["server"], base64.b64decode(ca).decode() if ca else None
 
     def scale_sets(self, subscription: str, node_resource_group: str) -> bytes:
-        items = self.list_all(subscription, f"/subscriptions/{subscription}/resourceGroups/{node_resource_group}"
-                                            "/providers/Microsoft.Compute/virtualMachineScaleSets", API_COMPUTE)
+        items = self.list_all(subscription, arm_path("subscriptions", subscription, "resourceGroups",
+                                                     node_resource_group, "providers", "Microsoft.Compute",
+                                                     "virtualMachineScaleSets"), API_COMPUTE)
         return json.dumps({"value": items}).encode()
 
     # ------------------------------------------------------------------ identities
@@ -178,8 +222,8 @@ class ArmReader:
     def identities(self, subscriptions: Iterable[str]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for sub in sorted(set(subscriptions)):
-            out.extend(self.list_all(sub, f"/subscriptions/{sub}/providers/Microsoft.ManagedIdentity"
-                                          "/userAssignedIdentities", API_MSI))
+            out.extend(self.list_all(sub, arm_path("subscriptions", sub, "providers", "Microsoft.ManagedIdentity",
+                                                   "userAssignedIdentities"), API_MSI))
         return out
 
     def _per_identity(self, identities: list[dict[str, Any]], path_of: Any) -> list[dict[str, Any]]:
@@ -196,14 +240,14 @@ class ArmReader:
         return [item for page in pages for item in page]
 
     def federated_credentials(self, identities: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return self._per_identity(identities, lambda ident, rid, sub: (f"{rid}/federatedIdentityCredentials",
-                                                                        API_MSI))
+        return self._per_identity(identities, lambda ident, rid, sub: (
+            resource_path(rid) + "/federatedIdentityCredentials", API_MSI))
 
     def federated_credentials_of(self, identity_id: str) -> list[dict[str, Any]] | None:
         """Every federated credential of one user-assigned identity (all pages), as ARM returns them; None
         when the identity does not exist. SourceError when ARM cannot be read."""
         subscription = identity_id.split("/")[2] if identity_id.count("/") > 2 else ""
-        first = f"{identity_id}/federatedIdentityCredentials"
+        first = resource_path(identity_id) + "/federatedIdentityCredentials"
         items: list[dict[str, Any]] = []
         url: str | None = first
         version: str | None = API_MSI
@@ -224,7 +268,9 @@ class ArmReader:
             principal = (ident.get("properties") or {}).get("principalId")
             if not principal:
                 return None
-            return (f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments"
-                    f"?$filter=principalId eq '{principal}'&api-version={API_AUTHORIZATION}", API_AUTHORIZATION)
+            query = urlencode({"$filter": f"principalId eq {odata_string(str(principal))}",
+                               "api-version": API_AUTHORIZATION}, quote_via=quote)
+            return (arm_path("subscriptions", sub, "providers", "Microsoft.Authorization", "roleAssignments")
+                    + "?" + query, API_AUTHORIZATION)
 
         return self._per_identity(identities, path)

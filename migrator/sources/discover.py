@@ -38,7 +38,7 @@ from azure.core.exceptions import AzureError
 
 from migrator.errors import InputError, SourceError
 from migrator.fleet.discovery import DiscoveredCluster, Discovery, Scope, ScopeFailure
-from migrator.sources.arm import API_CONTAINERSERVICE, ArmReader, error_message
+from migrator.sources.arm import API_CONTAINERSERVICE, ArmReader, arm_path, error_message
 from migrator.sources.retry import RETRYABLE_STATUS, parse_retry_after
 
 API_RESOURCEGRAPH = "2024-04-01"
@@ -299,8 +299,8 @@ def discover(reader: GraphReader, scope: Scope, *, where: str | None = None,
     for sub_key in sorted(partial):
         sub = partial[sub_key][0].subscription_id
         try:
-            items = reader.list_all(sub, f"/subscriptions/{sub}/providers/Microsoft.ContainerService/managedClusters",
-                                    API_CONTAINERSERVICE)
+            items = reader.list_all(sub, arm_path("subscriptions", sub, "providers", "Microsoft.ContainerService",
+                                                  "managedClusters"), API_CONTAINERSERVICE)
             result.arm_lists += 1
         except SourceError as exc:
             result.failures.append(ScopeFailure(

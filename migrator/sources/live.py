@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,13 +26,36 @@ from typing import Any
 from migrator.clock import Clock, SystemClock
 from migrator.decode import arm_documents as arm_decode
 from migrator.decode.documents import AzureDocuments, ClusterDocuments
-from migrator.errors import SourceError
+from migrator.errors import SnapshotError, SourceError, visible
 from migrator.fleet import ClusterSpec
 from migrator.kinds import KINDS
 from migrator.sources.arm import AKS_SERVER_SCOPE, ArmReader
 from migrator.sources.kube import DeadlinePassed, KubeLister, KubeReadOptions, ReadStats
 
 PageHook = Callable[[str, str, bytes, bool], None]  # (cluster, plural, page bytes, first page)
+
+
+def insecure_tls_warning(context: str, verify_ssl: object) -> str | None:
+    """The warning for a kubeconfig context with ``insecure-skip-tls-verify: true`` (the client then checks no
+    certificate: anyone on the path can answer for the API server and read the token)."""
+    if verify_ssl is False:
+        return (f"kubeconfig context {context!r} sets insecure-skip-tls-verify: the API server's certificate is "
+                "not checked, so anyone on the network path can impersonate it and read the credentials sent")
+    return None
+
+
+def warn(text: str) -> None:
+    """A warning on stderr, escaped for the terminal."""
+    sys.stderr.write(f"warning: {visible(text)}\n")
+
+
+def kubeconfig_problem(context: str, exc: Exception) -> str:
+    """What the kubernetes client's loader said about a kubeconfig it could not use, as one line (it raises
+    TypeError, KeyError, ... on an empty or malformed file, not only ConfigException)."""
+    detail = str(exc) or type(exc).__name__
+    if not isinstance(exc, OSError) and type(exc).__name__ != "ConfigException":
+        detail = f"the kubeconfig is empty or malformed ({type(exc).__name__}: {detail})"
+    return f"kubeconfig context {context!r}: {detail}"
 
 
 @dataclass(frozen=True)
@@ -63,8 +87,10 @@ class LiveFleetReader:
     def __init__(self, *, arm: ArmReader | None, options: LiveOptions = LiveOptions(), clock: Clock | None = None,
                  rng: random.Random | None = None, on_page: PageHook | None = None,
                  on_managed_cluster: Callable[[str, bytes], None] | None = None,
-                 on_scale_sets: Callable[[str, bytes], None] | None = None) -> None:
+                 on_scale_sets: Callable[[str, bytes], None] | None = None,
+                 on_warning: Callable[[str], None] = warn) -> None:
         self.arm = arm
+        self.on_warning = on_warning
         self.options = options
         self.clock = clock or SystemClock()
         self.rng = rng or random.Random(0)
@@ -78,12 +104,16 @@ class LiveFleetReader:
 
         if spec.context is not None:
             try:
-                return await new_client_from_config(
+                api = await new_client_from_config(
                     config_file=str(self.options.kubeconfig) if self.options.kubeconfig else None,
                     context=spec.context, persist_config=False)
-            except (ConfigException, OSError) as exc:
-                raise SourceError(f"kubeconfig context '{spec.context}': {exc}",
+            except (ConfigException, OSError, TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+                raise SourceError(kubeconfig_problem(spec.context, exc),
                                   hint="check --kubeconfig / KUBECONFIG and the context name") from None
+            warning = insecure_tls_warning(spec.context, getattr(api.configuration, "verify_ssl", True))
+            if warning:
+                self.on_warning(f"cluster {spec.name}: {warning}")
+            return api
         if self.arm is None:
             raise SourceError("no Azure credential to reach the cluster through ARM",
                               hint="add 'context:' to the cluster, or 'azure: {live: true}' to the fleet file")
@@ -107,6 +137,8 @@ class LiveFleetReader:
                                        hint="unreachable or very slow API server; raise --cluster-deadline")
         except SourceError as exc:
             result.error = exc
+        except SnapshotError as exc:  # a document no API server would serve (malformed, nested too deep)
+            result.error = SourceError(exc.message, location=exc.location, hint=exc.hint)
         return result
 
     def _file(self, spec: ClusterSpec, key: str, path: Path) -> bytes:

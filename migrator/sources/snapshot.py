@@ -9,17 +9,30 @@ from migrator.decode import arm_documents as arm
 from migrator.decode.documents import AzureDocuments, ClusterDocuments
 from migrator.decode.kube_pages import decode_page
 from migrator.errors import Location, SnapshotError, SourceError
+from migrator.inputs import InputLimitError, json_too_deep, read_regular
 from migrator.kinds import KINDS
 
 
 def _read(path: Path) -> bytes | None:
-    """The file's bytes, or None when it was not captured."""
+    """The file's bytes, or None when it was not captured.
+
+    A file that cannot be read (permissions, not a regular file: a FIFO would never end) fails its
+    cluster (``SourceError``: the rest of the fleet is reported); a file nested deeper than the decoders
+    accept is bad input (``SnapshotError``), like malformed JSON.
+    """
     try:
-        return path.read_bytes()
+        data = read_regular(path)
     except FileNotFoundError:
         return None
+    except InputLimitError as exc:
+        raise SourceError(f"{path}: {exc}", hint="a snapshot file is a regular JSON file (docs/snapshots.md)") from None
     except OSError as exc:
-        raise SnapshotError(f"cannot read the file: {exc.strerror}", location=Location(path)) from None
+        raise SourceError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
+    problem = json_too_deep(data)
+    if problem is not None:
+        raise SnapshotError(f"refused: {problem}", location=Location(path),
+                            hint="no Kubernetes or Azure document nests that deep; export the file again")
+    return data
 
 
 class SnapshotClusterSource:

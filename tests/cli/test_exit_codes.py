@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -58,38 +57,50 @@ def test_the_readme_table_is_generated_from_the_enum() -> None:
     assert exit_codes_markdown() in (REPO / "README.md").read_text(encoding="utf-8")
 
 
-def _open_for_writing(fifo: Path, seconds: float) -> int:
-    """The FIFO's write end, once the command has opened it for reading (it then waits in read())."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-        except OSError:  # ENXIO: no reader yet
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+_FLEET = """\
+tenantId: 72f988bf-86f1-41af-91ab-2d7cd011db47
+clusters:
+  - name: aks-x
+    region: westeurope
+    subscriptionId: 00000000-0000-0000-0000-000000000001
+    resourceGroup: rg
+    context: aks-x
+"""
+
+
+def _kubeconfig(port: int) -> str:
+    return (f"apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: 'http://127.0.0.1:{port}'}}\n"
+            "users:\n- name: u\n  user: {token: t}\ncontexts:\n- name: aks-x\n  context: {cluster: c, user: u}\n"
+            "current-context: aks-x\n")
 
 
 @pytest.mark.parametrize("command", ["catalog", "snapshot"])
 def test_ctrl_c_exits_130_with_how_to_resume(tmp_path: Path, command: str) -> None:
-    """The command waits, deterministically, reading a fleet file that is a FIFO nobody writes."""
-    fleet = tmp_path / "fleet.yaml"
-    os.mkfifo(fleet)
-    args = [sys.executable, "-m", "migrator.cli", command, "--fleet", str(fleet)]
+    """The command waits, deterministically, on an API server that accepts its connection and never answers."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(120)
+    (tmp_path / "fleet.yaml").write_text(_FLEET)
+    (tmp_path / "kubeconfig").write_text(_kubeconfig(server.getsockname()[1]))
+    args = [sys.executable, "-m", "migrator.cli", command, "--fleet", str(tmp_path / "fleet.yaml"),
+            "--kubeconfig", str(tmp_path / "kubeconfig"), "--request-timeout", "600"]
     if command == "snapshot":
         args += ["--out", str(tmp_path / "snap")]
     # a test run started in the background hands SIG_IGN down for SIGINT: give the command the default back
     proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    writer = None
     try:
-        writer = _open_for_writing(fleet, 120)
+        connection, _ = server.accept()  # the read is under way and waits for an answer
+        time.sleep(0.2)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=120)
+        connection.close()
     finally:
         proc.kill()
-        if writer is not None:
-            os.close(writer)
+        server.close()
     assert proc.returncode == ExitCode.INTERRUPTED, err
     assert "Aborted!" not in err and "Traceback" not in err
     assert err.strip().splitlines()[-1] == "interrupted (Ctrl-C): nothing was written; run the command again"

@@ -15,8 +15,8 @@ def test_finalize_is_refused_while_a_binding_remains(served: Served) -> None:
     assert "pod identity binding(s) remain on aks-prod-weu" in result.message
     assert "orders/orders-sync-hotfix (selector orders-sync, an object; used by orders/Deployment/orders-sync)" \
         in result.message
-    assert "migrate cutover/unbind --plan " in result.message and "--namespace payments" in result.message
-    assert "orders/legacy-exporter-binding is not in the plan: nothing uses it, delete it: kubectl --namespace " \
+    assert "migrate cutover --plan=" in result.message and "--namespace=payments" in result.message
+    assert "orders/legacy-exporter-binding is not in the plan: nothing uses it, delete it: kubectl --namespace=" \
            "orders delete azureidentitybinding legacy-exporter-binding" in result.message
     assert served.writes() == []
 
@@ -36,12 +36,12 @@ def test_finalize_on_the_lab_then_again_after_pod_identity_is_removed(lab: Serve
     assert "NMI still runs: the exceptions stay until it is removed" in out
     assert lab.state.get("azurepodidentityexceptions", "flux-system", "flux-extension-exception") is not None
     assert "MIC still runs: it removes them itself" in out
-    assert "kubectl --namespace kube-system delete daemonset nmi" in out
-    assert "kubectl --namespace kube-system delete deployment mic" in out
+    assert "kubectl --namespace=kube-system delete daemonset nmi" in out
+    assert "kubectl --namespace=kube-system delete deployment mic" in out
     assert "after MIC is gone, run migrate finalize again" in out
     assert "kubectl delete customresourcedefinition azureassignedidentities.aadpodidentity.k8s.io" in out
-    assert "az vmss identity remove --resource-group MC_rg1_aks-lab_eastus --name aks-nodepool1-12345678-vmss " \
-           "--identities /subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/rg1/providers/" \
+    assert "az vmss identity remove --resource-group=MC_rg1_aks-lab_eastus --name=aks-nodepool1-12345678-vmss " \
+           "--identities=/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/rg1/providers/" \
            "Microsoft.ManagedIdentity/userAssignedIdentities/demo-aad1" in out
     record = lab.state.get("configmaps", "demo", "wi-migrator-record")["data"]
     assert "removed.AzureIdentity.demo-aad1" in record
@@ -71,13 +71,13 @@ def test_the_scale_set_list_on_a_managed_mode_cluster(served: Served) -> None:
     for vmss, name in (("aks-user-30897246-vmss", "id-edge-gateway-stg-eus"),
                        ("aks-user-30897246-vmss", "id-dapr-operator-stg-eus"),
                        ("akswin", "id-legacy-dotnet-stg-eus")):
-        assert f"az vmss identity remove --resource-group {rg} --name {vmss} --identities " in out
+        assert f"az vmss identity remove --resource-group={rg} --name={vmss} --identities=" in out
         assert name in out
     removals = [line for line in out.splitlines() if "az vmss identity remove" in line]
     assert len(removals) == 3 and not any("aks-staging-eus-agentpool" in r for r in removals)  # kubelet stays
     assert "kubectl delete --filename https://raw.githubusercontent.com/Azure/aad-pod-identity/v1.8.17/deploy/infra/" \
            "managed-mode-deployment.yaml" in out
-    assert "kubectl --namespace kube-system delete daemonset nmi" in out
+    assert "kubectl --namespace=kube-system delete daemonset nmi" in out
 
 
 def test_the_terraform_change_for_an_add_on_cluster_in_terraform(served: Served, tmp_path: Any) -> None:
@@ -107,6 +107,6 @@ def test_the_terraform_change_for_an_add_on_cluster_in_terraform(served: Served,
     block = parsed["resource"][0]['"azapi_update_resource"']['"aks-prod-eus_disable_pod_identity"']
     assert block["resource_id"] == "${azurerm_kubernetes_cluster.prod_eus.id}"
     assert block["body"]["properties"]["podIdentityProfile"]["enabled"] is False
-    assert "az aks update --resource-group rg-aks-prod-eus --name aks-prod-eus --disable-pod-identity" \
+    assert "az aks update --resource-group=rg-aks-prod-eus --name=aks-prod-eus --disable-pod-identity" \
         in reporter.text
     assert 'resource "azapi_update_resource" "aks-prod-eus_disable_pod_identity"' in reporter.text

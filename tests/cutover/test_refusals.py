@@ -84,7 +84,7 @@ def test_a_gitops_owned_workload_is_refused_and_named_with_its_owner(served: Ser
     result = served.cutover()
     assert result.code == 1
     assert "Deployment/report-builder: owned by Argo CD (Application shared-apps)" in result.message
-    assert "--changed-at-source Deployment/report-builder" in result.message
+    assert "--changed-at-source=Deployment/report-builder" in result.message
     assert served.writes() == []
 
 

@@ -104,8 +104,10 @@ def test_a_manifest_cannot_point_outside_the_folder(example, tmp_path: Path) -> 
     out.mkdir()
     (tmp_path / "precious").write_text("keep")
     (out / MANIFEST).write_text("../precious\n/etc/passwd\nkubernetes/../../precious\n")
-    write_tree(files, out)
+    with pytest.raises(OutputError, match="3 path.s. that are absolute or leave the folder"):
+        write_tree(files, out)
     assert (tmp_path / "precious").read_text() == "keep"
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST], "nothing may be written"
 
 
 def test_paths_stay_inside_the_output_folder(hostile) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 from migrator.clock import Clock
 from migrator.cutover.errors import StepFailed
 from migrator.errors import SourceError
+from migrator.escape import sh_flag
 from migrator.plan.model import ClusterPlan
 from migrator.sources.arm import API_CONTAINERSERVICE, ArmReader, error_message
 from migrator.sources.retry import RETRYABLE_STATUS, RetryPolicy, parse_retry_after
@@ -126,8 +127,8 @@ class ManagedClusterWriter:
         if self.clock.monotonic() - started > self.timeout:
             raise StepFailed(f"managed cluster {self.cluster.name}: {what} did not complete within "
                              f"{int(self.timeout)} s (another long operation running?)",
-                             hint=f"check: az aks show --resource-group {self.cluster.resource_group} --name "
-                                  f"{self.cluster.name} --query provisioningState")
+                             hint=f"check: az aks show {sh_flag('--resource-group', self.cluster.resource_group)} "
+                                  f"{sh_flag('--name', self.cluster.name)} --query=provisioningState")
 
     def _wait_operation(self, url: str, started: float, what: str) -> None:
         while True:

@@ -144,6 +144,15 @@ class Connections:
         self._arm: ArmReader | None = None
         self._credential: TokenCredential | None = None
         self._kube: dict[str, KubeApi] = {}
+        self._warned: set[str] = set()
+
+    def warn_once(self, text: str) -> None:
+        """A warning on stderr, once per run (the same context is loaded for steps and for whole-cluster reads)."""
+        from migrator.sources.live import warn
+
+        if text not in self._warned:
+            self._warned.add(text)
+            warn(text)
 
     # ------------------------------------------------------------------ Azure
     @property
@@ -180,13 +189,19 @@ class Connections:
         cfg = client.Configuration()
         if self.access.via_kubeconfig:
             context = self.access.context or cluster.name
+            from migrator.sources.live import insecure_tls_warning, kubeconfig_problem
+
             try:
                 config.load_kube_config(config_file=str(self.access.kubeconfig) if self.access.kubeconfig else None,
                                         context=context, client_configuration=cfg, persist_config=False)
-            except (config.ConfigException, OSError) as exc:
-                raise InputError(f"kubeconfig context '{context}': {exc}",
+            except (config.ConfigException, OSError, TypeError, ValueError, KeyError, AttributeError,
+                    IndexError) as exc:  # the loader fails on an empty or malformed file with TypeError & co
+                raise InputError(kubeconfig_problem(context, exc),
                                  hint="check --kubeconfig / KUBECONFIG and --context (default: the cluster's "
                                       "name)") from None
+            warning = insecure_tls_warning(context, cfg.verify_ssl)
+            if warning:
+                self.warn_once(f"cluster {cluster.name}: {warning}")
         else:
             from migrator.sources.arm import AKS_SERVER_SCOPE
 
@@ -230,7 +245,7 @@ class Connections:
         spec = ClusterSpec(name=cluster.name, region=cluster.region, subscription_id=cluster.subscription_id,
                            resource_group=cluster.resource_group, group=cluster.group,
                            context=(self.access.context or cluster.name) if self.access.via_kubeconfig else None)
-        reader = LiveFleetReader(arm=self.arm, clock=self.access.clock,
+        reader = LiveFleetReader(arm=self.arm, clock=self.access.clock, on_warning=self.warn_once,
                                  options=LiveOptions(kubeconfig=self.access.kubeconfig, kube=KubeReadOptions(
                                      request_timeout=self.access.request_timeout, retry=self.access.retry)))
         result = asyncio.run(reader.read_cluster(spec))

@@ -3,12 +3,17 @@
 The executor only calls the ``Reporter`` methods; which one is used is decided once, by the CLI
 (``make_reporter``): rich when stdout is a terminal, plain lines otherwise. Results go to stdout;
 warnings and errors to stderr. Questions are asked on the terminal only (``ask``).
+
+The texts carry names from the plan and values from the cluster: each is one line, its control
+characters shown escaped (``visible``), and for rich escaped as markup too (``_m``).
 """
 
 from __future__ import annotations
 
 import sys
 from typing import IO, TYPE_CHECKING, Protocol
+
+from migrator.errors import visible
 
 if TYPE_CHECKING:
     from rich.status import Status
@@ -40,7 +45,7 @@ class PlainReporter:
 
     def _p(self, text: str, err: bool = False) -> None:
         stream = self.err if err else self.out
-        stream.write(text + "\n")
+        stream.write(visible(text) + "\n")
         stream.flush()
 
     def header(self, title: str, lines: list[str]) -> None:
@@ -85,7 +90,7 @@ class PlainReporter:
         self._last_wait = None
 
     def ask(self, question: str) -> bool:
-        self.out.write(f"{question} [y/N] ")
+        self.out.write(f"{visible(question)} [y/N] ")
         self.out.flush()
         answer = self.stdin.readline()
         return answer.strip().lower() in ("y", "yes")
@@ -93,6 +98,13 @@ class PlainReporter:
     def footer(self, lines: list[str]) -> None:
         for line in lines:
             self._p(line)
+
+
+def _m(text: str) -> str:
+    """A value inside rich markup: shown as it is, never read as styling, one line."""
+    from rich.markup import escape
+
+    return escape(visible(text))
 
 
 class RichReporter(PlainReporter):
@@ -107,47 +119,47 @@ class RichReporter(PlainReporter):
         self._status: Status | None = None
 
     def header(self, title: str, lines: list[str]) -> None:
-        self.console.print(f"[bold]{title}[/bold]", highlight=False)
+        self.console.print(f"[bold]{_m(title)}[/bold]", highlight=False)
         for line in lines:
-            self.console.print(f"  {line}", highlight=False, markup=False)
+            self.console.print(f"  {visible(line)}", highlight=False, markup=False)
 
     def step_started(self, index: int, total: int, title: str) -> None:
-        self.console.print(f"[bold cyan][{index}/{total}][/bold cyan] {title}", highlight=False)
+        self.console.print(f"[bold cyan]\\[{index}/{total}][/bold cyan] {_m(title)}", highlight=False)
 
     def step_skipped(self, index: int, total: int, title: str, why: str) -> None:
-        self.console.print(f"[dim][{index}/{total}] {title}: {why}[/dim]", highlight=False)
+        self.console.print(f"[dim]\\[{index}/{total}] {_m(title)}: {_m(why)}[/dim]", highlight=False)
 
     def step_done(self, index: int, total: int, title: str, summary: str) -> None:
         self.done_waiting()
-        self.console.print(f"[bold green]✓[/bold green] [{index}/{total}] {title}: {summary}", highlight=False,
-                           markup=True)
+        self.console.print(f"[bold green]✓[/bold green] \\[{index}/{total}] {_m(title)}: {_m(summary)}",
+                           highlight=False, markup=True)
 
     def step_failed(self, index: int, total: int, title: str, message: str) -> None:
         self.done_waiting()
-        self.console.print(f"[bold red]✗[/bold red] [{index}/{total}] {title}", highlight=False)
+        self.console.print(f"[bold red]✗[/bold red] \\[{index}/{total}] {_m(title)}", highlight=False)
 
     def info(self, text: str) -> None:
         self.done_waiting()
-        self.console.print(f"      {text}", highlight=False, markup=False)
+        self.console.print(f"      {visible(text)}", highlight=False, markup=False)
 
     def warn(self, text: str) -> None:
         self.done_waiting()
-        self.err_console.print(f"      [yellow]warning:[/yellow] {text}", highlight=False)
+        self.err_console.print(f"      [yellow]warning:[/yellow] {_m(text)}", highlight=False)
 
     def diff(self, ref: str, lines: list[str]) -> None:
         self.done_waiting()
-        self.console.print(f"      [bold]{ref}[/bold]", highlight=False)
+        self.console.print(f"      [bold]{_m(ref)}[/bold]", highlight=False)
         for line in lines:
             style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
-            self.console.print(f"        [{style}]{line}[/{style}]" if style else f"        {line}",
+            self.console.print(f"        [{style}]{_m(line)}[/{style}]" if style else f"        {_m(line)}",
                                highlight=False)
 
     def waiting(self, text: str) -> None:
         if self._status is None:
-            self._status = self.console.status(text)
+            self._status = self.console.status(_m(text))
             self._status.start()
         else:
-            self._status.update(text)
+            self._status.update(_m(text))
 
     def done_waiting(self) -> None:
         if self._status is not None:
@@ -158,11 +170,11 @@ class RichReporter(PlainReporter):
         from rich.prompt import Confirm
 
         self.done_waiting()
-        return bool(Confirm.ask(question, default=False, console=self.console))
+        return bool(Confirm.ask(_m(question), default=False, console=self.console))
 
     def footer(self, lines: list[str]) -> None:
         for line in lines:
-            self.console.print(line, highlight=False, markup=False)
+            self.console.print(visible(line), highlight=False, markup=False)
 
 
 def make_reporter(*, rich: bool | None = None, stdin: IO[str] | None = None) -> Reporter:

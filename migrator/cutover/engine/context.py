@@ -21,8 +21,20 @@ from migrator.cutover.engine.lease import Lease
 from migrator.cutover.engine.record import Record
 from migrator.cutover.errors import Interrupted, StepFailed
 from migrator.cutover.target import NamespaceTarget
+from migrator.escape import sh_flag
 from migrator.inventory.model import ClusterInventory
 from migrator.plan.model import Credential
+
+
+def migrate_command(verb: str, plan_ref: str, cluster: str, namespace: str | None = None,
+                    *extra: tuple[str, str]) -> str:
+    """A ``migrate`` command line to copy and paste: every value one shell word as ``--flag=value`` (the escaping
+    the runbooks use), so a name can neither split the command nor pass for a flag."""
+    words = [f"migrate {verb}", sh_flag("--plan", plan_ref), sh_flag("--cluster", cluster)]
+    if namespace is not None:
+        words.append(sh_flag("--namespace", namespace))
+    words += [sh_flag(flag, value) for flag, value in extra]
+    return " ".join(words)
 
 
 @dataclass(frozen=True, slots=True)

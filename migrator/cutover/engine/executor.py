@@ -174,7 +174,10 @@ def execute(run: Run, op: Operation, *, stdin: Any = None) -> Outcome:
             exc.hint = f"{exc.hint}; {nothing}" if exc.hint else nothing
         else:
             resume = f"to continue: {op.command}"
-            exc.hint = f"{exc.hint}\n  {resume}" if exc.hint else resume
+            if exc.hint:
+                exc.notes = (*exc.notes, resume)
+            else:
+                exc.hint = resume
         raise
     except MigratorError as exc:
         journal.write("error", **where, step=current[1].key if current else None, error=exc.message)

@@ -30,6 +30,7 @@ import msgspec.structs
 from migrator.cutover.clients.kube_api import MERGE, KubeApi, KubeApiError
 from migrator.cutover.engine.lease import MANAGED_BY
 from migrator.cutover.errors import StepFailed
+from migrator.escape import sh, sh_flag
 
 RECORD_NAME = "wi-migrator-record"
 PROGRESS = "progress"
@@ -147,7 +148,8 @@ class Record:
         except msgspec.ValidationError as exc:
             raise StepFailed(f"the record {self.name} in namespace {self.namespace} has a progress this version "
                              f"cannot read: {exc}",
-                             hint=f"kubectl --namespace {self.namespace} get configmap {self.name} --output yaml") \
+                             hint=f"kubectl {sh_flag('--namespace', self.namespace)} get configmap {sh(self.name)} "
+                                  "--output=yaml") \
                 from None
 
     def put_progress(self, progress: Progress) -> None:

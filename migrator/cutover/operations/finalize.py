@@ -26,12 +26,12 @@ from typing import Any
 
 from migrator.cutover import preflight
 from migrator.cutover.clients.kube_api import MERGE, KubeApiError
-from migrator.cutover.engine.context import Run, Step, StepBase, StepResult
+from migrator.cutover.engine.context import Run, Step, StepBase, StepResult, migrate_command
 from migrator.cutover.engine.executor import Operation, Outcome
 from migrator.cutover.engine.record import Record
 from migrator.cutover.errors import StepFailed, StepRefused
 from migrator.cutover.operations.unbind import plan_bindings
-from migrator.escape import is_hcl_reference
+from migrator.escape import is_hcl_reference, sh, sh_flag, sh_words
 from migrator.inventory.model import ClusterInventory
 from migrator.inventory.podidentity import PodIdentityInstall, detect
 from migrator.plan.model import ClusterPlan
@@ -77,16 +77,17 @@ class FinalizePreflight(StepBase):
             users = ", ".join(f"{w.ref.namespace}/{w.ref.kind}/{w.ref.name}" for w in m.workloads) or "no workload"
             remaining.append(f"{b.namespace}/{b.name} (selector {b.selector}, {owner}; used by {users})")
             for ns in sorted(served.get((b.namespace, b.name), ())):
-                todo.append(f"migrate cutover/unbind --plan {run.plan_ref} --cluster {cp.name} --namespace {ns}")
+                todo.append(migrate_command("cutover", run.plan_ref, cp.name, ns) + ", then "
+                            + migrate_command("unbind", run.plan_ref, cp.name, ns))
             if (b.namespace, b.name) not in served:
                 todo.append(f"{b.namespace}/{b.name} is not in the plan: " + (
-                    f"nothing uses it, delete it: kubectl --namespace {b.namespace} delete azureidentitybinding "
-                    f"{b.name}" if not m.workloads else "re-plan: its workloads were not planned"))
+                    f"nothing uses it, delete it: kubectl {sh_flag('--namespace', b.namespace)} delete "
+                    f"azureidentitybinding {sh(b.name)}" if not m.workloads else "re-plan: its workloads were not planned"))
         if remaining:
             steps = list(dict.fromkeys(todo))
             raise StepRefused(
-                f"{len(remaining)} pod identity binding(s) remain on {cp.name}:\n  - " + "\n  - ".join(remaining)
-                + "\n  first:\n  - " + "\n  - ".join(steps),
+                f"{len(remaining)} pod identity binding(s) remain on {cp.name}:",
+                details=(*(f"- {r}" for r in remaining), "first:", *(f"- {s}" for s in steps)),
                 hint="nothing was changed")
         # identities known to be pod identities, before step 1 removes their objects (for the scale-set list)
         known = {i.resource_id.lower(): f"AzureIdentity {i.namespace}/{i.name}" for i in inv.identities or ()
@@ -261,7 +262,8 @@ def report_lines(run: Run, known: dict[str, str]) -> list[str]:
     # 1. Pod Identity itself, per install method found
     if install.addon_enabled:
         step("turn the AKS pod identity add-on off (it also removes its NMI and its exceptions):")
-        lines.append(f"     az aks update --resource-group {cp.resource_group} --name {cp.name} --disable-pod-identity")
+        lines.append(f"     az aks update {sh_flag('--resource-group', cp.resource_group)} {sh_flag('--name', cp.name)} "
+                     "--disable-pod-identity")
     manifest = []
     for c in install.nmi + install.mic:
         if c.install == "add-on":
@@ -272,7 +274,7 @@ def report_lines(run: Run, known: dict[str, str]) -> list[str]:
         if c.install == "helm":
             release = annotations.get("meta.helm.sh/release-name") or labels.get("app.kubernetes.io/instance")
             ns = annotations.get("meta.helm.sh/release-namespace") or c.ref.namespace
-            command = f"helm uninstall {release or '<release>'} --namespace {ns}"
+            command = f"helm uninstall {sh(release) if release else '<release>'} {sh_flag('--namespace', ns)}"
             if not any(command in x for x in lines):
                 step(f"uninstall the aad-pod-identity Helm release (it runs {c.ref.kind} {c.ref.namespace}/"
                      f"{c.ref.name}):")
@@ -289,7 +291,8 @@ def report_lines(run: Run, known: dict[str, str]) -> list[str]:
                      f"{version}/deploy/infra/{file}")
         lines.append("     # or, if they were installed otherwise:")
         for c in manifest:
-            lines.append(f"     kubectl --namespace {c.ref.namespace} delete {c.ref.kind.lower()} {c.ref.name}")
+            lines.append(f"     kubectl {sh_flag('--namespace', c.ref.namespace)} delete {sh(c.ref.kind.lower())} "
+                         f"{sh(c.ref.name)}")
     if not install.nmi and not install.addon_enabled:
         lines.append("   AAD Pod Identity is not running any more (no NMI, no MIC, add-on off).")
     # 2. finalizers and CRDs
@@ -302,7 +305,7 @@ def report_lines(run: Run, known: dict[str, str]) -> list[str]:
     crds = sorted(c.name for c in inv.crds or () if c.group == "aadpodidentity.k8s.io")
     if crds:
         step("delete the CRDs once NMI and MIC are gone (Helm never deletes them; the add-on may leave them):")
-        lines.append(f"     kubectl delete customresourcedefinition {' '.join(crds)}")
+        lines.append(f"     kubectl delete customresourcedefinition {sh_words(crds)}")
     # 3. identities on the node pools
     kubelet = (inv.facts.kubelet_identity_resource_id or "").lower() if inv.facts else ""
     node_rg = inv.facts.node_resource_group if inv.facts else None
@@ -327,8 +330,9 @@ def report_lines(run: Run, known: dict[str, str]) -> list[str]:
              "pod on those nodes can get tokens for them from IMDS:")
         for vmss_name, rid, why in unassign:
             lines.append(f"     # {vmss_name}: {rid.rsplit('/', 1)[-1]} — {why}")
-            lines.append(f"     az vmss identity remove --resource-group {node_rg or '<node resource group>'} --name "
-                         f"{vmss_name} --identities {rid}")
+            group = sh_flag("--resource-group", node_rg) if node_rg else "--resource-group=<node resource group>"
+            lines.append(f"     az vmss identity remove {group} {sh_flag('--name', vmss_name)} "
+                         f"{sh_flag('--identities', rid)}")
     for vmss_name, rid, why in other:
         lines.append(f"   kept on {vmss_name}: {rid.rsplit('/', 1)[-1]} ({why})")
     # 4. Terraform
@@ -388,5 +392,5 @@ def finalize_operation(run: Run) -> Operation:
     known: dict[str, str] = {}
     steps = [FinalizePreflight(known), RemoveIdentities(), RemoveExceptions(), ClearAssigned(), Report(known)]
     return Operation(name="finalize", title="finalize", steps=steps,
-                     command=f"migrate finalize --plan {run.plan_ref} --cluster {run.target.cluster.name}",
+                     command=migrate_command("finalize", run.plan_ref, run.target.cluster.name),
                      confirm=_confirm, finished=_finished, checks_when_done=True)

@@ -29,7 +29,7 @@ from msgspec.structs import replace
 from migrator.cutover import preflight
 from migrator.cutover.clients.kube_api import MERGE, KubeApiError
 from migrator.cutover.clients.token_exchange import TokenExchanger, explain, jwt_claims
-from migrator.cutover.engine.context import Run, Step, StepBase, StepResult
+from migrator.cutover.engine.context import Run, Step, StepBase, StepResult, migrate_command
 from migrator.cutover.engine.executor import Operation, Outcome
 from migrator.cutover.engine.record import LabelMark, Progress, StepMark
 from migrator.cutover.errors import StepFailed, StepRefused
@@ -48,6 +48,7 @@ from migrator.cutover.objects import (
 from migrator.cutover.rollout import TemplateStep
 from migrator.cutover.target import WorkloadTarget
 from migrator.cutover.timestamps import utc_text
+from migrator.escape import sh, sh_flag
 from migrator.plan.model import Credential
 from migrator.vocabulary import (
     BINDING_LABEL,
@@ -82,7 +83,7 @@ class Preflight(StepBase):
         problems += preflight.workload_problems(run)
         preflight.refuse_if_leased(run)
         if problems:
-            raise StepRefused("preflight refused:\n  - " + "\n  - ".join(problems), hint="nothing was changed")
+            raise StepRefused("preflight refused:", details=tuple(f"- {p}" for p in problems), hint="nothing was changed")
         preflight.notes(run)
 
     def verify(self, run: Run, result: StepResult) -> str:
@@ -289,7 +290,7 @@ class WebhookCheck(StepBase):
             problems.extend(f"{w.ref}: {p}" for p in found)
             checked += 1
         if problems:
-            raise StepRefused("the webhook would not inject workload identity:\n  - " + "\n  - ".join(problems),
+            raise StepRefused("the webhook would not inject workload identity:", details=tuple(f"- {p}" for p in problems),
                               hint="check the webhook (kubectl get mutatingwebhookconfiguration "
                                    "azure-wi-webhook-mutating-webhook-configuration) and its pods; nothing was "
                                    "labelled")
@@ -377,7 +378,7 @@ class _TemplateStep(TemplateStep[WorkloadTarget]):
     def timeout_message(self, run: Run, w: WorkloadTarget, progress: str) -> str:
         return (f"the rollout of {w.ref} did not complete within {int(run.options.rollout_timeout)} s "
                 f"({progress}). The change is in place and nothing was reverted: fix the rollout "
-                f"(kubectl --namespace {run.namespace} rollout status {w.kind.lower()}/{w.name}) and run the "
+                f"(kubectl {sh_flag('--namespace', run.namespace)} rollout status {sh(f'{w.kind.lower()}/{w.name}')}) and run the "
                 "same command again to continue, or roll back with migrate rollback")
 
 
@@ -468,8 +469,8 @@ def complete_label_progress(run: Run, at: str) -> None:
 
 def command_line(run: Run, verb: str = "cutover") -> str:
     t = run.target
-    extra = "".join(f" --changed-at-source {w.ref}" for w in t.by_mode("at-source"))
-    return f"migrate {verb} --plan {run.plan_ref} --cluster {t.cluster.name} --namespace {t.namespace}{extra}"
+    return migrate_command(verb, run.plan_ref, t.cluster.name, t.namespace,
+                           *(("--changed-at-source", str(w.ref)) for w in t.by_mode("at-source")))
 
 
 def _confirm_lines(run: Run, pending: list[Step]) -> list[str]:
@@ -519,9 +520,8 @@ def _finished(run: Run, outcome: Outcome) -> list[str]:
     for w in t.by_mode("job"):
         lines.append(f"  note: {w.ref}: {w.reason}")
     lines.append("next, after a quiet period (the bindings still allow a rollback without downtime):")
-    lines.append(f"  migrate unbind --plan {run.plan_ref} --cluster {t.cluster.name} --namespace {t.namespace}")
-    lines.append(f"rollback: migrate rollback --plan {run.plan_ref} --cluster {t.cluster.name} "
-                 f"--namespace {t.namespace}")
+    lines.append(f"  {migrate_command('unbind', run.plan_ref, t.cluster.name, t.namespace)}")
+    lines.append(f"rollback: {migrate_command('rollback', run.plan_ref, t.cluster.name, t.namespace)}")
     return lines
 
 

@@ -28,7 +28,7 @@ from msgspec.structs import replace
 
 from migrator.cutover import preflight
 from migrator.cutover.clients.kube_api import MERGE, KubeApiError
-from migrator.cutover.engine.context import Run, Step, StepBase, StepResult
+from migrator.cutover.engine.context import Run, Step, StepBase, StepResult, migrate_command
 from migrator.cutover.engine.executor import Operation, Outcome
 from migrator.cutover.errors import StepFailed, StepRefused
 from migrator.cutover.nmi import wait_nmi_serving
@@ -387,13 +387,11 @@ def _finished(run: Run, outcome: Outcome) -> list[str]:
     t = run.target
     if run.dry_run:
         return ["dry run complete: nothing was changed",
-                f"to apply: migrate rollback --plan {run.plan_ref} --cluster {t.cluster.name} "
-                f"--namespace {t.namespace}"]
+                f"to apply: {migrate_command('rollback', run.plan_ref, t.cluster.name, t.namespace)}"]
     _settle(run)
     return [f"rolled back: {t.cluster.name}/{t.namespace} runs on AAD Pod Identity again "
             f"({run.changed} change(s) made by this run; the record keeps state rolled-back)",
-            f"to cut over again: migrate cutover --plan {run.plan_ref} --cluster {t.cluster.name} "
-            f"--namespace {t.namespace}"]
+            f"to cut over again: {migrate_command('cutover', run.plan_ref, t.cluster.name, t.namespace)}"]
 
 
 def rollback_operation(run: Run) -> Operation:
@@ -401,8 +399,7 @@ def rollback_operation(run: Run) -> Operation:
     steps = [RollbackPreflight(), RestoreBindings(), RestoreBindingLabels(), RemoveWorkloadIdentity(),
              RestoreServiceAccounts()]
     return Operation(name="rollback", title="rollback", steps=steps,
-                     command=f"migrate rollback --plan {run.plan_ref} --cluster {t.cluster.name} "
-                             f"--namespace {t.namespace}",
+                     command=migrate_command("rollback", run.plan_ref, t.cluster.name, t.namespace),
                      confirm=_confirm, finished=_finished, unsettled=_unsettled, settle=_settle,
                      already_done=f"nothing to roll back in {t.cluster.name}/{t.namespace}: the record holds no "
                                   "change (never cut over, or already rolled back)")

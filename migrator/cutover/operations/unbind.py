@@ -28,7 +28,7 @@ from msgspec.structs import replace
 
 from migrator.cutover import preflight
 from migrator.cutover.clients.kube_api import KubeApiError
-from migrator.cutover.engine.context import Run, Step, StepBase, StepResult
+from migrator.cutover.engine.context import Run, Step, StepBase, StepResult, migrate_command
 from migrator.cutover.engine.executor import Operation, Outcome
 from migrator.cutover.engine.record import Record
 from migrator.cutover.errors import StepFailed, StepRefused
@@ -145,15 +145,15 @@ class UnbindPreflight(_ScopedStep):
                         reporter=run.reporter, journal=run.journal, record=Record(run.kube, name), lease=run.lease)
             status = namespace_status(probe)
             if status.stage not in ("cut-over", "unbound"):
-                problems.append(f"namespace {name} is not cut over ({status.summary}): migrate cutover --plan "
-                                f"{run.plan_ref} --cluster {run.target.cluster.name} --namespace {name}")
+                problems.append(f"namespace {name} is not cut over ({status.summary}): "
+                                + migrate_command("cutover", run.plan_ref, run.target.cluster.name, name))
         for c in found:
             if c.matched:
                 problems.append(f"{c.ref} (selector {c.selector}) still serves "
                                 + ", ".join(f"{w} ({'aadpodidbinding'}={c.selector})" for w in c.matched)
                                 + ": removing it would take their identity away; cut them over first")
         if problems:
-            raise StepRefused("unbind refused:\n  - " + "\n  - ".join(problems), hint="nothing was changed")
+            raise StepRefused("unbind refused:", details=tuple(f"- {p}" for p in problems), hint="nothing was changed")
         for c in found:
             run.reporter.info(f"{c.ref}: no workload matches it any more (served {', '.join(c.serves)})")
 
@@ -298,24 +298,23 @@ def _confirm(run: Run, pending: list[Step], scope: Scope) -> list[str]:
 def _finished(run: Run, outcome: Outcome, scope: Scope) -> list[str]:
     t = run.target
     ns = scope.namespace
-    flag = f"--namespace {ns}" if ns else ""
     if run.dry_run:
         return ["dry run complete: nothing was changed",
-                f"to apply: migrate unbind --plan {run.plan_ref} --cluster {t.cluster.name} {flag}".rstrip()]
+                f"to apply: {migrate_command('unbind', run.plan_ref, t.cluster.name, ns)}"]
     _settle(run, scope)
+    rollback = migrate_command("rollback", run.plan_ref, t.cluster.name, ns) if ns else \
+        migrate_command("rollback", run.plan_ref, t.cluster.name) + " --namespace=<namespace>"
     return [f"unbound: {run.label} no longer has pod identity bindings ({run.changed} change(s) made by this run)",
-            f"rollback still works: migrate rollback --plan {run.plan_ref} --cluster {t.cluster.name} --namespace "
-            f"{ns or '<namespace>'} (recreates them from the record)",
-            f"when every namespace is unbound: migrate finalize --plan {run.plan_ref} --cluster {t.cluster.name}"]
+            f"rollback still works: {rollback} (recreates them from the record)",
+            f"when every namespace is unbound: {migrate_command('finalize', run.plan_ref, t.cluster.name)}"]
 
 
 def unbind_operation(run: Run, namespace: str | None) -> Operation:
     scope = Scope(namespace)
     t = run.target
-    flag = f" --namespace {namespace}" if namespace else ""
     return Operation(name="unbind", title="unbind",
                      steps=[UnbindPreflight(scope), RemoveBindings(scope), RemoveAddonIdentities(scope)],
-                     command=f"migrate unbind --plan {run.plan_ref} --cluster {t.cluster.name}{flag}",
+                     command=migrate_command("unbind", run.plan_ref, t.cluster.name, namespace),
                      confirm=partial(_confirm, scope=scope), finished=partial(_finished, scope=scope),
                      unsettled=partial(_unsettled, scope=scope), settle=partial(_settle, scope=scope),
                      already_done=f"nothing to unbind in {run.label}: the plan's bindings are gone already")
