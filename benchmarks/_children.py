@@ -76,16 +76,17 @@ def ours(args: argparse.Namespace) -> dict[str, Any]:
         phases["read_clusters"] = time.perf_counter() - t
         phases["read_clusters_cpu"] = time.process_time() - c
 
-    import migrator.catalog as catalog_mod
+    import migrator.pipeline as pipeline
     import migrator.report.json as json_report
     from migrator.sources.live import LiveAzureSource
 
     LiveFleetReader.stream_clusters = stream_clusters  # type: ignore[method-assign]
     LiveAzureSource.read = timed("azure", LiveAzureSource.read)  # type: ignore[method-assign]
-    catalog_mod.build_cluster = timed("build", catalog_mod.build_cluster)
-    cmd.read_inventory = timed("read_inventory", cmd.read_inventory)
-    cmd.catalog = timed("resolve", cmd.catalog)
-    cmd.run_rules = timed("findings", cmd.run_rules)
+    # the one read path (migrator/pipeline.py) calls these by their module-level names
+    pipeline.build_cluster = timed("build", pipeline.build_cluster)  # type: ignore[assignment]
+    pipeline.read_inventory = timed("read_inventory", pipeline.read_inventory)  # type: ignore[assignment]
+    pipeline.catalog = timed("resolve", pipeline.catalog)  # type: ignore[assignment]
+    pipeline.run_rules = timed("findings", pipeline.run_rules)  # type: ignore[assignment]
     json_report.encode = timed("report", json_report.encode)
 
     settings: dict[str, Any] = {}

@@ -1,6 +1,6 @@
 """Fleet benchmark (GitHub issue 12): `migrate catalog` against the naive way, plan and render at scale.
 
-    python -m benchmarks.fleet_bench            # small: 10 clusters, about a minute
+    python -m benchmarks.fleet_bench            # small: 10 clusters, about two minutes
     python -m benchmarks.fleet_bench --full     # 10, 100, 1,000 clusters × 2,000 pods, pathological, 100k triples
 
 One server process serves a synthetic fleet (``benchmarks/_server.py``: the local Kubernetes API and ARM

@@ -5,7 +5,7 @@ Deterministic (stdlib only): every uid, hash suffix, IP and timestamp is derived
 names, so re-running produces byte-identical files. The generated files are the
 truth; this script exists so they can be regenerated and reviewed.
 
-    /work/venv/bin/python examples/make_snapshots.py
+    python3 examples/make_snapshots.py
 
 Shapes follow the reference pack (shared/reference/*.md) and the verbatim upstream
 fixtures (shared/fixtures/): kubectl `List` output (items carry kind/apiVersion, keys

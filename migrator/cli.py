@@ -1,11 +1,9 @@
 """The ``migrate`` command line: parse arguments, call one function per command, map errors to exit codes.
 
-Exit codes (every command):
-  0  complete; no finding at or above --fail-on
-  1  complete; findings at or above --fail-on (a result, not a failure of the tool)
-  2  bad input or arguments; nothing catalogued, nothing written
-  3  some clusters could not be read; the rest are reported
-  4  internal error (a bug: please report it with the command line)
+The exit codes are ``migrator.errors.ExitCode``; each command's ``--help`` lists the ones it can return
+(generated from the enum, as is docs/cli.md). Options several commands share (``--kubeconfig``,
+``--arm-endpoint``, ``--ca-bundle``, ``--request-timeout``) are defined once, below, and mean the same
+everywhere. ``-o/--output`` is a format, ``--out`` a destination, in every command.
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from migrator.errors import MigratorError, visible
+from migrator.errors import ExitCode, MigratorError, exit_codes_help, visible
 
 if TYPE_CHECKING:
     from migrator.cutover import Access, Interrupts, Options, Reporter
@@ -26,30 +24,106 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXIT_CODES_HELP = """\b
-Exit codes:
-  0  complete; no finding at or above --fail-on
-  1  complete; findings at or above --fail-on (a result)
-  2  bad input or arguments; nothing catalogued or written
-  3  some clusters could not be read; the rest are reported
-  4  internal error (please report it)"""
+OK, FINDINGS, BAD_INPUT, PARTIAL, INTERNAL, INTERRUPTED = ExitCode
+
+NOTHING_WRITTEN = "interrupted (Ctrl-C); nothing was written"
+EXIT_CODES_HELP = exit_codes_help(ExitCode) + "\n\nEach command's --help lists the codes it returns, in its terms."
+CATALOG_EXIT_CODES_HELP = exit_codes_help(ExitCode, {
+    OK: "complete; no finding at or above --fail-on",
+    FINDINGS: "complete; findings at or above --fail-on (a result, not a failure of the tool)",
+    BAD_INPUT: "bad input or arguments; nothing catalogued, nothing written",
+    PARTIAL: "some clusters could not be read; the rest are reported",
+    INTERRUPTED: NOTHING_WRITTEN})
+PLAN_EXIT_CODES_HELP = exit_codes_help(ExitCode, {
+    OK: "complete (with --check: nothing is blocked)",
+    BAD_INPUT: "bad input or arguments; nothing written",
+    PARTIAL: "some clusters could not be read; the rest are planned",
+    FINDINGS: "with --check: something is blocked (a result, not a failure of the tool)",
+    INTERRUPTED: NOTHING_WRITTEN})
+EXPLAIN_EXIT_CODES_HELP = exit_codes_help((OK, BAD_INPUT, INTERNAL, INTERRUPTED), {
+    OK: "explained", BAD_INPUT: "unknown finding code", INTERRUPTED: "interrupted (Ctrl-C)"})
+RENDER_EXIT_CODES_HELP = exit_codes_help((OK, BAD_INPUT, PARTIAL, INTERNAL, INTERRUPTED), {
+    OK: "rendered", BAD_INPUT: "bad input or arguments; nothing written",
+    PARTIAL: "with --fleet: some clusters could not be read; the rest is rendered",
+    INTERRUPTED: "interrupted (Ctrl-C); each file is whole (old or new): run the command again"})
+SNAPSHOT_EXIT_CODES_HELP = exit_codes_help((OK, BAD_INPUT, PARTIAL, INTERNAL, INTERRUPTED), {
+    OK: "written", BAD_INPUT: "bad input or arguments; nothing written",
+    PARTIAL: "some clusters could not be read; the others are written",
+    INTERRUPTED: NOTHING_WRITTEN})
+DISCOVER_EXIT_CODES_HELP = exit_codes_help((OK, BAD_INPUT, PARTIAL, INTERNAL, INTERRUPTED), {
+    OK: "written",
+    BAD_INPUT: "bad arguments, a query Resource Graph rejects, an existing --out, nothing found; nothing written",
+    PARTIAL: "part of the scope could not be read; the rest was written",
+    INTERRUPTED: NOTHING_WRITTEN})
+CUTOVER_MEANINGS = {
+    OK: "done (or nothing to do)",
+    FINDINGS: "a step refused or failed; the message says what to do",
+    BAD_INPUT: "bad input or arguments; nothing changed",
+    PARTIAL: "the cluster (or Azure) could not be reached",
+    INTERRUPTED: "interrupted (Ctrl-C): stopped between steps, lease released",
+}
+CUTOVER_EXIT_CODES_HELP = exit_codes_help(ExitCode, CUTOVER_MEANINGS)
+STATUS_EXIT_CODES_HELP = exit_codes_help((OK, BAD_INPUT, PARTIAL, INTERNAL, INTERRUPTED), {
+    **CUTOVER_MEANINGS, OK: "every cluster was read", INTERRUPTED: "interrupted (Ctrl-C)"})
+
+# How to go on after Ctrl-C, by command (the group prints it; every command exits 130).
+RESUME = {
+    "catalog": "nothing was written; run the command again",
+    "plan": "nothing was written; run the command again",
+    "snapshot": "nothing was written; run the command again",
+    "discover": "nothing was written; run the command again",
+    "render": "every file is whole (old or new); run the command again to finish",
+    **dict.fromkeys(("cutover", "rollback", "unbind", "finalize"),
+                    "run the same command again: it continues from the first step that does not hold "
+                    "(migrate cutover status shows where each namespace stands)"),
+}
+
+
+# ------------------------------------------------------------------------- options several commands share
+
+def fleet_option(*, required: bool = True) -> Callable[[F], F]:
+    return click.option("--fleet", "fleet_path", required=required, default=None,
+                        type=click.Path(path_type=Path, dir_okay=False), help="The fleet file (docs/fleet-file.md).")
+
+
+def force_option() -> Callable[[F], F]:
+    return click.option("--force", is_flag=True, help="Replace --out if it exists (what it holds is lost).")
+
+
+def kubeconfig_option() -> Callable[[F], F]:
+    return click.option(
+        "--kubeconfig", type=click.Path(path_type=Path, dir_okay=False), default=None,
+        help="Kubeconfig for clusters reached through a context (default: KUBECONFIG, then ~/.kube/config): "
+             "clusters with 'context:' in the fleet file; for the cutover commands, giving it (or --context) "
+             "reaches the cluster through it instead of through ARM.")
+
+
+def arm_endpoint_option() -> Callable[[F], F]:
+    return click.option("--arm-endpoint", default=None, metavar="URL",
+                        help="Azure Resource Manager endpoint override (private clouds).")
+
+
+def ca_bundle_option() -> Callable[[F], F]:
+    return click.option("--ca-bundle", type=click.Path(dir_okay=False), default=None,
+                        help="CA bundle (PEM) for the ARM and Entra endpoints.")
+
+
+def request_timeout_option() -> Callable[[F], F]:
+    return click.option("--request-timeout", type=click.FloatRange(0.1), default=30.0, show_default=True,
+                        help="Seconds per API request.")
 
 
 def live_options(fn: F) -> F:
     """Options for reading clusters and Azure live (ignored for clusters with a snapshot)."""
     options = [
-        click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False), default=None,
-                     help="Kubeconfig for clusters with 'context:' (default: KUBECONFIG, ~/.kube/config)."),
+        kubeconfig_option(),
         click.option("--concurrency", type=click.IntRange(1, 512), default=16, show_default=True,
                      help="Clusters read at once."),
         click.option("--cluster-deadline", type=click.FloatRange(1), default=300.0, show_default=True,
                      help="Seconds after which a cluster that is still being read is reported as failed."),
-        click.option("--request-timeout", type=click.FloatRange(0.1), default=30.0, show_default=True,
-                     help="Seconds per API request."),
-        click.option("--arm-endpoint", default=None, metavar="URL",
-                     help="Azure Resource Manager endpoint override (private clouds)."),
-        click.option("--ca-bundle", type=click.Path(dir_okay=False), default=None,
-                     help="CA bundle for the ARM endpoint."),
+        request_timeout_option(),
+        arm_endpoint_option(),
+        ca_bundle_option(),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -79,6 +153,10 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except MigratorError as exc:
             _fail(exc)
+        except KeyboardInterrupt:  # click would say "Aborted!" and exit 1, the code for findings
+            resume = RESUME.get(ctx.invoked_subcommand or "")
+            click.echo("\ninterrupted (Ctrl-C)" + (f": {resume}" if resume else ""), err=True)
+            sys.exit(int(ExitCode.INTERRUPTED))
 
 
 @click.group(cls=_Group, help="Move AKS fleets off AAD Pod Identity onto Entra Workload Identity.\n\n" + EXIT_CODES_HELP)
@@ -87,9 +165,9 @@ def main() -> None:
     pass
 
 
-@main.command(help="Catalog every pod-identity object, workload and identity of a fleet.\n\n" + EXIT_CODES_HELP)
-@click.option("--fleet", "fleet_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="The fleet file (docs/fleet-file.md).")
+@main.command(help="Catalog every pod-identity object, workload and identity of a fleet.\n\n"
+                   + CATALOG_EXIT_CODES_HELP)
+@fleet_option()
 @click.option("--output", "-o", "output", type=click.Choice(["table", "json", "markdown"]), default="table",
               show_default=True, help="Report format.")
 @click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), default=None,
@@ -109,9 +187,8 @@ def catalog(fleet_path: Path, output: str, out: Path | None, fail_on: str, ignor
 
 
 @main.command(help="Plan a federated identity credential for every (cluster, namespace, serviceaccount).\n\n"
-                   "With --check, exit code 1 means something is blocked.\n\n" + EXIT_CODES_HELP)
-@click.option("--fleet", "fleet_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="The fleet file (docs/fleet-file.md).")
+                   + PLAN_EXIT_CODES_HELP)
+@fleet_option()
 @click.option("--strategy", type=click.Choice(["reuse", "per-workload"]), default="reuse", show_default=True,
               help="reuse: federate the identities the bindings use; per-workload: a new identity per workload.")
 @click.option("--sa-conflicts", type=click.Choice(["split", "client-id-env"]), default="split", show_default=True,
@@ -135,7 +212,7 @@ def plan(fleet_path: Path, strategy: str, sa_conflicts: str, proxy_sidecar: tupl
 
 
 @main.command(help="Explain a finding code: its cause, risk, remediation and references.\n\n"
-                    "Without CODE, list every code with its severity and title.")
+                    "Without CODE, list every code with its severity and title.\n\n" + EXPLAIN_EXIT_CODES_HELP)
 @click.argument("code", required=False)
 def explain(code: str | None) -> None:
     from migrator.commands.explain import explain as explain_code
@@ -144,27 +221,35 @@ def explain(code: str | None) -> None:
 
 
 @main.command(help="Write the snapshot layout (redacted) from the live sources, and a fleet file that "
-                   "points at it. Read-only: only GET/LIST requests.\n\n" + EXIT_CODES_HELP)
-@click.option("--fleet", "fleet_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="The fleet file (docs/fleet-file.md).")
-@click.option("--to", "to", required=True, type=click.Path(path_type=Path, file_okay=False),
-              help="The snapshot folder to create.")
-@click.option("--force", is_flag=True, help="Replace --to if it exists.")
+                   "points at it. Read-only: only GET/LIST requests.\n\n" + SNAPSHOT_EXIT_CODES_HELP)
+@fleet_option()
+@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="The snapshot folder to create.  [required]")
+@click.option("--to", "to", type=click.Path(path_type=Path, file_okay=False), default=None, hidden=True,
+              help="Deprecated: the old name of --out.")
+@force_option()
 @live_options
-def snapshot(fleet_path: Path, to: Path, force: bool, **live: object) -> None:
+def snapshot(fleet_path: Path, out: Path | None, to: Path | None, force: bool, **live: object) -> None:
     from migrator.commands.snapshot import run_snapshot
 
-    code = run_snapshot(fleet_path, to, force=force, live=_live(live))
+    if to is not None:
+        if out is not None:
+            raise click.UsageError("give --out only (--to is its deprecated old name)")
+        click.echo("warning: --to is deprecated and will be removed: use --out", err=True)
+        out = to
+    if out is None:
+        raise click.UsageError("Missing option '--out'.")
+    code = run_snapshot(fleet_path, out, force=force, live=_live(live))
     sys.exit(int(code))
 
 
 @main.command(help="Render the plan: Terraform for the PR, Kustomize components, a runbook per namespace.\n\n"
                    "Writes --out atomically; replaces only the files it wrote before (listed in "
-                   ".wi-migrator-manifest) and never touches files you added.\n\n" + EXIT_CODES_HELP)
-@click.option("--plan", "plan_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="A plan file from migrate plan.")
-@click.option("--fleet", "fleet_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Plan this fleet file first, with the plan command's defaults (instead of --plan).")
+                   ".wi-migrator-manifest) and never touches files you added. Give --plan, or --fleet to plan "
+                   "the fleet first with the plan command's defaults.\n\n" + RENDER_EXIT_CODES_HELP)
+@click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=None, metavar="FILE",
+              help="The plan file (migrate plan --out).")
+@fleet_option(required=False)
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="The output folder (created if missing).")
 @live_options
@@ -180,8 +265,7 @@ def render(plan_path: Path | None, fleet_path: Path | None, out: Path, **live: o
 # ---------------------------------------------------------------------------------------- discover
 @main.command(help="Write a fleet file for every AKS cluster in scope, found with Azure Resource Graph "
                    "(docs/discover.md). Read-only. Never overwrites --out without --force; --merge adds new "
-                   "clusters and keeps your edits.\n\n"
-                   "Exit code 3: part of the scope could not be read; the rest was written.\n\n" + EXIT_CODES_HELP)
+                   "clusters and keeps your edits.\n\n" + DISCOVER_EXIT_CODES_HELP)
 @click.option("--subscription", "subscriptions", multiple=True, metavar="ID",
               help="A subscription to search (repeatable; batched by 1,000).")
 @click.option("--management-group", default=None, metavar="MG", help="Search every subscription of this group.")
@@ -192,13 +276,12 @@ def render(plan_path: Path | None, fleet_path: Path | None, out: Path, **live: o
               help="A Resource Graph (KQL) predicate on the cluster row, e.g. \"tags['env'] == 'prod'\".")
 @click.option("--only-pod-identity", is_flag=True,
               help="Keep only clusters with the pod identity add-on on (and clusters already in --merge's file).")
-@click.option("--force", is_flag=True, help="Replace --out if it exists (your edits are lost).")
+@force_option()
 @click.option("--merge", is_flag=True, help="Merge into --out: add new clusters, keep groups, ignores and comments.")
 @click.option("--cloud", type=click.Choice(["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"]),
               default="AzureCloud", show_default=True, help="The Azure cloud.")
-@click.option("--arm-endpoint", default=None, metavar="URL",
-              help="Azure Resource Manager endpoint override (private clouds).")
-@click.option("--ca-bundle", type=click.Path(dir_okay=False), default=None, help="CA bundle for the ARM endpoint.")
+@arm_endpoint_option()
+@ca_bundle_option()
 def discover(subscriptions: tuple[str, ...], management_group: str | None, tenant: bool, out: Path,
              where: str | None, only_pod_identity: bool, force: bool, merge: bool, cloud: str,
              arm_endpoint: str | None, ca_bundle: str | None) -> None:
@@ -218,34 +301,39 @@ def discover(subscriptions: tuple[str, ...], management_group: str | None, tenan
 
 # ----------------------------------------------------------------------------- cutover, rollback, unbind, finalize
 
-CUTOVER_EXIT_CODES_HELP = """\b
-Exit codes:
-  0    done (or nothing to do)
-  1    a step refused or failed; the message says what to do
-  2    bad input or arguments; nothing changed
-  3    the cluster (or Azure) could not be reached
-  130  interrupted (Ctrl-C): stopped between steps, lease released"""
-
-
 def cluster_access_options(fn: F) -> F:
     """How the cutover commands reach the clusters and Azure."""
     options = [
-        click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False), default=None,
-                     help="Reach clusters through this kubeconfig (default: through ARM, as kubelogin does)."),
+        kubeconfig_option(),
         click.option("--context", default=None, metavar="NAME",
                      help="Kubeconfig context (default: the cluster's name, as az aks get-credentials names it)."),
-        click.option("--arm-endpoint", default=None, metavar="URL",
-                     help="Azure Resource Manager endpoint override (private clouds)."),
+        arm_endpoint_option(),
         click.option("--authority-host", default=None, metavar="URL",
                      help="Entra authority host for the token exchange (default: the public cloud's)."),
-        click.option("--ca-bundle", type=click.Path(dir_okay=False), default=None,
-                     help="CA bundle for ARM and the Entra endpoint."),
-        click.option("--request-timeout", type=click.FloatRange(0.1), default=30.0, show_default=True,
-                     help="Seconds per API request."),
+        ca_bundle_option(),
+        request_timeout_option(),
+        click.option("--verbose", is_flag=True,
+                     help="Also show the Azure SDK's own log (e.g. every credential DefaultAzureCredential tried)."),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+def _sdk_logging(verbose: bool) -> None:
+    """The Azure SDK logs each credential DefaultAzureCredential tries (dozens of lines before our one error
+    line): shown only with --verbose."""
+    import logging
+
+    azure = logging.getLogger("azure")
+    for old in [h for h in azure.handlers if getattr(h, "wi_migrator", False)]:
+        azure.removeHandler(old)
+    handler: logging.Handler = logging.StreamHandler(sys.stderr) if verbose else logging.NullHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.wi_migrator = True  # type: ignore[attr-defined]  # ours to replace on the next command
+    azure.addHandler(handler)
+    azure.setLevel(logging.INFO if verbose else logging.WARNING)
+    azure.propagate = False
 
 
 def change_options(fn: F) -> F:
@@ -275,6 +363,7 @@ def _access(kw: dict[str, Any]) -> Access:
     from migrator.cutover import Access
 
     injected = click.get_current_context().obj or {}
+    _sdk_logging(bool(kw.pop("verbose", False)))
     access = Access(kubeconfig=kw.pop("kubeconfig", None), context=kw.pop("context", None),
                     arm_endpoint=kw.pop("arm_endpoint", None), authority_host=kw.pop("authority_host", None),
                     ca_bundle=kw.pop("ca_bundle", None), request_timeout=kw.pop("request_timeout", 30.0))
@@ -350,14 +439,17 @@ def cutover(ctx: click.Context, plan_path: Path | None, cluster: str | None, nam
 
 
 @cutover.command("status", help="Per cluster and namespace of the plan, the step each is at, read from the "
-                                "clusters themselves (any machine sees the same).\n\n" + CUTOVER_EXIT_CODES_HELP)
-@click.option("--plan", "plan_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="The plan file.")
+                                "clusters themselves (any machine sees the same).\n\n" + STATUS_EXIT_CODES_HELP)
+@click.option("--plan", "plan_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The plan file [default: ./plan.json, or the plan.json of the folder migrate render wrote here].")
 @click.option("--cluster", default=None, help="Only this cluster.")
 @cluster_access_options
-def cutover_status(plan_path: Path, cluster: str | None, **kw: Any) -> None:
-    from migrator.commands.cutover import run_status
+def cutover_status(plan_path: Path | None, cluster: str | None, **kw: Any) -> None:
+    from migrator.commands.cutover import find_plan, run_status
 
+    if plan_path is None:
+        plan_path = find_plan(Path.cwd())
+        click.echo(f"plan: {plan_path}", err=True)
     code = run_status(plan_path, cluster, access=_access(kw), reporter=_hooks().reporter)
     sys.exit(int(code))
 
@@ -440,12 +532,12 @@ def run() -> None:
     except SystemExit:
         raise
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
+        click.echo("interrupted (Ctrl-C)", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))
     except Exception as exc:
         click.echo(f"internal error: {type(exc).__name__}: {visible(exc)}\n"
                    "  this is a bug in wi-migrator: please report it with the command you ran", err=True)
-        sys.exit(4)
+        sys.exit(int(ExitCode.INTERNAL))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,16 +10,14 @@
     │                              cluster so the rest of the fleet completes
     └── OutputError        (2)     an output file could not be written (nothing partial is left)
 
-Exit codes (also in ``migrate --help`` and docs/cli.md, generated from the command line):
-
-* 0 — complete, no finding at or above ``--fail-on``
-* 1 — complete, findings at or above ``--fail-on`` (a result, not a failure of the tool)
-* 2 — bad input or bad arguments; nothing catalogued, nothing written
-* 3 — some clusters could not be read; the rest are reported
+Exit codes: ``ExitCode`` holds every code the tool returns, with its meaning; ``migrate --help``,
+each command's ``--help`` (only the codes that command can return), docs/cli.md and the README's
+table are generated from it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
@@ -36,10 +34,44 @@ def visible(value: object) -> str:
 
 
 class ExitCode(IntEnum):
+    """Every code ``migrate`` returns. ``meaning`` is the general one; a command may say it its way."""
+
     OK = 0
     FINDINGS = 1
     BAD_INPUT = 2
     PARTIAL = 3
+    INTERNAL = 4
+    INTERRUPTED = 130
+
+    @property
+    def meaning(self) -> str:
+        return _MEANINGS[self]
+
+
+_MEANINGS = {  # across commands; each command's --help says it in its own terms
+    ExitCode.OK: "complete and clean (no finding at or above --fail-on; cutover commands: done)",
+    ExitCode.FINDINGS: "complete with findings at or above --fail-on (plan --check: something is blocked; "
+                       "cutover: a step refused or failed)",
+    ExitCode.BAD_INPUT: "bad input or arguments; nothing written, nothing changed",
+    ExitCode.PARTIAL: "some clusters (or Azure) could not be read; the rest are reported",
+    ExitCode.INTERNAL: "internal error (a bug: please report it with the command line)",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C); the message says how to resume",
+}
+
+
+def exit_codes_help(codes: Iterable[ExitCode], meanings: Mapping[ExitCode, str] | None = None) -> str:
+    """The ``Exit codes:`` block of a ``--help`` text (click keeps its lines as they are)."""
+    chosen = sorted(set(codes))
+    width = max(len(str(int(c))) for c in chosen)
+    lines = [f"  {int(c):<{width}}  {(meanings or {}).get(c, c.meaning)}" for c in chosen]
+    return "\b\nExit codes:\n" + "\n".join(lines)
+
+
+def exit_codes_markdown(codes: Iterable[ExitCode] = tuple(ExitCode),
+                        meanings: Mapping[ExitCode, str] | None = None) -> str:
+    """The same codes as a Markdown table (README.md)."""
+    rows = [f"| `{int(c)}` | {(meanings or {}).get(c, c.meaning)} |" for c in sorted(set(codes))]
+    return "\n".join(["| exit code | meaning |", "|---|---|", *rows]) + "\n"
 
 
 @dataclass(frozen=True, slots=True)

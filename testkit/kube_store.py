@@ -181,6 +181,13 @@ class ClusterState:
             raise KeyError(f"unknown resource {resource!r} in cluster {self.name}")
         return t
 
+    def unserve(self, resource: str) -> None:
+        """Stop serving a kind, built-in ones too (an API this cluster's version lacks): its URLs answer 404."""
+        with self.lock:
+            t = self._type(resource)
+            self.types = self.types.copy()  # the registry may be shared with other clusters
+            del self.types.types[(t.group, t.version, t.plural)]
+
     def get(self, resource: str, namespace: str | None, name: str) -> dict[str, Any] | None:
         """A deep copy of one stored object (``resource``: plural, ``plural.group`` or kind)."""
         with self.lock:

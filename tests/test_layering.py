@@ -29,6 +29,7 @@ STAGE = {
     "sources": 4, "inventory": 4,  # siblings: the sources know nothing of domain types
     "findings": 6, "plan": 6,
     "report": 7, "render": 7,
+    "plan_file": 7.5,  # reads --plan for render and cutover; knows render's manifest to name a rendered folder
     "cutover": 8,
     "pipeline": 9,
     "commands": 10,

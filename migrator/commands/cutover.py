@@ -7,6 +7,7 @@ from typing import Any
 
 from migrator.cutover import (
     Access,
+    AzureLoginFailed,
     ClusterUnreachable,
     Connections,
     Interrupts,
@@ -24,8 +25,9 @@ from migrator.cutover import (
     namespace_target,
     new_journal,
     planned_namespaces,
+    refuse_if_the_plan_blocks,
 )
-from migrator.errors import ExitCode, SourceError
+from migrator.errors import ExitCode, InputError, SourceError
 
 
 def run_cutover(plan_path: Path, cluster: str, namespace: str, *, access: Access, options: Options,
@@ -34,6 +36,7 @@ def run_cutover(plan_path: Path, cluster: str, namespace: str, *, access: Access
                 interrupts: Interrupts | None = None) -> ExitCode:
     plan = load_plan(plan_path)
     target = namespace_target(plan, cluster, namespace, frozenset(changed_at_source))
+    refuse_if_the_plan_blocks(target)  # before anything in Azure or the cluster is reached
     reporter = reporter or make_reporter(stdin=stdin)
     log = new_journal(journal or default_journal_path(), access, "cutover")
     conn = Connections(access)
@@ -45,6 +48,25 @@ def run_cutover(plan_path: Path, cluster: str, namespace: str, *, access: Access
     finally:
         conn.close()
     return ExitCode.OK
+
+
+def find_plan(where: Path) -> Path:
+    """The plan ``cutover status`` reads when none is given: ``./plan.json``, or the ``plan.json`` of the one
+    folder ``migrate render`` wrote here (it keeps the plan it rendered); otherwise say what to pass."""
+    here = where / "plan.json"
+    if here.is_file():
+        return Path("plan.json")
+    rendered = sorted(d for d in where.iterdir() if d.is_dir() and (d / ".wi-migrator-manifest").is_file()
+                      and (d / "plan.json").is_file()) if where.is_dir() else []
+    if len(rendered) == 1:
+        return rendered[0].relative_to(where) / "plan.json"
+    if rendered:
+        names = ", ".join(f"{d.name}/plan.json" for d in rendered)
+        raise InputError(f"several rendered folders here have a plan ({names}): say which with --plan",
+                         hint=f"migrate cutover status --plan {rendered[0].name}/plan.json")
+    raise InputError(f"no plan found in {where}: no plan.json here, nor a folder written by migrate render",
+                     hint="pass --plan FILE: the file migrate plan --out wrote, or plan.json in the folder migrate "
+                          "render --out wrote")
 
 
 def run_status(plan_path: Path, cluster: str | None, *, access: Access, reporter: Reporter | None = None
@@ -68,6 +90,8 @@ def run_status(plan_path: Path, cluster: str | None, *, access: Access, reporter
                     target = namespace_target(plan, cp.name, ns, everything)
                     run = make_run(target, conn, access, Options(dry_run=True), reporter, journal, "status")
                     lines.append(namespace_status(run).line)
+            except AzureLoginFailed:
+                raise  # the same for every cluster: said once
             except (ClusterUnreachable, SourceError) as exc:
                 unreachable += 1
                 lines.append(f"unreachable: {exc.message}")

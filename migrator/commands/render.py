@@ -13,23 +13,17 @@ from pathlib import Path
 
 from migrator.errors import ExitCode, InputError, visible
 from migrator.findings.model import Finding
-from migrator.inputs import read_input
 from migrator.inventory.catalog import Catalog
-from migrator.inventory.model import label
+from migrator.inventory.model import ClusterFailure, label
 from migrator.inventory.pod_identity_exceptions import FLUX_NAME_LABEL
-from migrator.plan import validate
 from migrator.plan.model import Plan
+from migrator.plan_file import read_plan
 from migrator.render import ExceptionNeed, render_plan
 from migrator.render.tree import check_out, write_tree
 from migrator.sources.access import LiveSettings
 
 FLUX_CODE = "FLUX_WITHOUT_EXCEPTION"
 PLAN_HINT = "create it with: migrate plan --fleet fleet.yaml --out plan.json"
-
-
-def read_plan(path: Path) -> Plan:
-    """The plan file, checked in full (``plan.validate``) before anything is rendered from it."""
-    return validate.load(read_input(path, "the plan file", hint=PLAN_HINT), str(path))
 
 
 def exception_needs(catalog: Catalog, findings: tuple[Finding, ...]) -> tuple[ExceptionNeed, ...]:
@@ -50,23 +44,25 @@ def exception_needs(catalog: Catalog, findings: tuple[Finding, ...]) -> tuple[Ex
 
 
 def inputs_for_fleet(fleet_path: Path, live: LiveSettings | None = None
-                     ) -> tuple[Plan, tuple[ExceptionNeed, ...], bool]:
-    """Plan and findings from one read of the fleet (a live fleet is read once, so the two agree)."""
+                     ) -> tuple[Plan, tuple[ExceptionNeed, ...], tuple[ClusterFailure, ...]]:
+    """Plan and findings from one read of the fleet (a live fleet is read once, so the two agree), and the
+    clusters that could not be read."""
     from migrator.commands.plan import plan_of
     from migrator.pipeline import read_fleet
 
     run = read_fleet(fleet_path, live=live)
-    return plan_of(run), exception_needs(run.catalog, run.findings), run.partial
+    return plan_of(run), exception_needs(run.catalog, run.findings), run.inventory.failures
 
 
 def run_render(*, plan_path: Path | None, fleet_path: Path | None, out: Path,
                live: LiveSettings | None = None) -> ExitCode:
     check_out(out)
     needs: tuple[ExceptionNeed, ...] = ()
+    unread: tuple[ClusterFailure, ...] = ()
     if plan_path is not None:
-        plan, partial = read_plan(plan_path), False
+        plan = read_plan(plan_path)
     elif fleet_path is not None:
-        plan, needs, partial = inputs_for_fleet(fleet_path, live)
+        plan, needs, unread = inputs_for_fleet(fleet_path, live)
     else:  # the CLI requires one of them
         raise InputError("give --plan or --fleet")
     files = render_plan(plan, needs)
@@ -79,6 +75,9 @@ def run_render(*, plan_path: Path | None, fleet_path: Path | None, out: Path,
     if plan_path is not None:
         sys.stderr.write("note: interim pod identity exceptions are rendered only with --fleet (a plan file "
                          "has no findings)\n")
-    if partial:
+    if unread:
+        from migrator.commands.catalog import report_unread
+
+        report_unread(unread, "above; the plan blocks them, and nothing is rendered for them")
         return ExitCode.PARTIAL
     return ExitCode.OK

@@ -2,10 +2,10 @@
 
 A security team can review or archive what was read; a colleague without access can run catalog and
 plan on it, and gets byte for byte the catalog the live run gives. Written into a temporary folder
-beside ``--to`` and moved into place only when every cluster was written: a failed run leaves nothing.
+beside ``--out`` and moved into place only when every cluster was written: a failed run leaves nothing.
 
 Every folder and file name comes through ``write.inside`` (a cluster name cannot climb out of
-``--to``); ``--to`` itself must be a folder or not exist (a symbolic link, a file or a device is
+``--out``); ``--out`` itself must be a folder or not exist (a symbolic link, a file or a device is
 refused, also with ``--force``). A cluster read from a snapshot folder is archived as the files that
 were read (the kinds, ``managedcluster.json``, ``vmss.json``), regular files only: nothing else the
 folder holds comes along.
@@ -17,11 +17,15 @@ import json
 import os
 import shutil
 import stat
+import sys
 import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
+from migrator.commands.catalog import report_unread
 from migrator.errors import ExitCode, InputError, Location, OutputError, SourceError
 from migrator.fleet import load_fleet
 from migrator.fleet.model import read_text
@@ -52,6 +56,7 @@ class _Collector:
         self.managed: dict[str, bytes] = {}
         self.vmss: dict[str, bytes] = {}
         self.azure: dict[str, bytes] = {}
+        self.redacted = 0  # objects redaction removed something from
 
     def on_page(self, cluster: str, plural: str, data: bytes, first: bool) -> None:
         key = (cluster, plural)
@@ -61,7 +66,10 @@ class _Collector:
         for item in _parse(f"list {plural}", data).get("items") or ():
             item.setdefault("apiVersion", info.api_version)
             item.setdefault("kind", info.kind)
-            self.items[key].append(redact(item))
+            before = msgspec.json.encode(item)
+            kept = redact(item)
+            self.redacted += msgspec.json.encode(kept) != before
+            self.items[key].append(kept)
 
     def on_managed_cluster(self, cluster: str, data: bytes) -> None:
         _parse("managedCluster", data)
@@ -94,19 +102,19 @@ def _copy_read_files(source: Path, target: Path, names: tuple[str, ...]) -> None
 
 
 def _check_to(to: Path, force: bool) -> None:
-    """``--to`` is a new folder, or (with ``--force``) a folder to replace; never a link, a file or a device."""
+    """``--out`` is a new folder, or (with ``--force``) a folder to replace; never a link, a file or a device."""
     try:
         st = os.lstat(to)
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise OutputError(f"cannot use --to: {exc.strerror}", location=Location(to)) from None
+        raise OutputError(f"cannot use --out: {exc.strerror}", location=Location(to)) from None
     if stat.S_ISLNK(st.st_mode):
-        raise OutputError("--to is a symbolic link: it is not replaced", location=Location(to),
+        raise OutputError("--out is a symbolic link: it is not replaced", location=Location(to),
                           hint="give the folder itself, or a new folder")
     if not stat.S_ISDIR(st.st_mode):
         what = "a file" if stat.S_ISREG(st.st_mode) else file_kind(st.st_mode)
-        raise OutputError(f"--to is {what}, not a folder", location=Location(to), hint="give a new folder")
+        raise OutputError(f"--out is {what}, not a folder", location=Location(to), hint="give a new folder")
     if not force:
         raise InputError(f"{to} already exists", location=Location(to),
                          hint="choose a new folder, or pass --force to replace it")
@@ -124,13 +132,13 @@ def run_snapshot(fleet_path: Path, to: Path, *, force: bool, live: LiveSettings)
     read = {c.name: c for c in inventory.clusters}
     parent = to.absolute().parent
     if not parent.is_dir():
-        raise OutputError("the parent folder of --to does not exist", location=Location(parent))
+        raise OutputError("the parent folder of --out does not exist", location=Location(parent))
     _check_to(to, force)  # again: the read took a while
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{to.name}.", dir=parent))
     except OSError as exc:
-        raise OutputError(f"cannot write beside --to: {exc.strerror}", location=Location(parent),
-                          hint="check that the folder is writable, or choose another --to") from None
+        raise OutputError(f"cannot write beside --out: {exc.strerror}", location=Location(parent),
+                          hint="check that the folder is writable, or choose another --out") from None
     try:
         _write_snapshot(fleet, fleet_path, tmp, read, collector)
         if os.path.lexists(to):
@@ -144,7 +152,29 @@ def run_snapshot(fleet_path: Path, to: Path, *, force: bool, live: LiveSettings)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    _summary(to, len(read), collector.redacted)
+    report_unread(inventory, f"above; they are left out of {to / 'fleet.yaml'}")
     return ExitCode.PARTIAL if inventory.failures else ExitCode.OK
+
+
+def _summary(to: Path, clusters: int, redacted: int) -> None:
+    """What was written, like the other commands' one line (stdout)."""
+    files = [p for p in to.rglob("*") if p.is_file()]
+    size = sum(p.stat().st_size for p in files)
+    sys.stdout.write(f"wrote {to}: {clusters} cluster(s), {len(files)} files, {_bytes(size)}; "
+                     f"{redacted} object(s) redacted (managed fields, last-applied annotations, "
+                     "environment values)\n")
+
+
+def _bytes(n: int) -> str:
+    if n < 1024:
+        return f"{n} bytes"
+    size = float(n)
+    for unit in ("KB", "MB", "GB"):
+        size /= 1024
+        if size < 1024 or unit == "GB":
+            break
+    return f"{size:.1f} {unit}"
 
 
 def _write_snapshot(fleet: Any, fleet_path: Path, tmp: Path, read: dict[str, Any], collector: _Collector) -> None:
@@ -187,7 +217,8 @@ def _write_fleet(source: Path, target: Path, read: dict[str, Any], azure: bool) 
         if cluster["name"] not in read:
             del clusters[index]
             continue
-        cluster.pop("context", None)
+        for key in ("context", "managedCluster", "scaleSets"):  # the snapshot folder holds what they named
+            cluster.pop(key, None)
         cluster["snapshot"] = cluster["name"]
     if azure:
         data["azure"] = {"snapshot": "azure"}

@@ -26,6 +26,7 @@ from migrator.cutover.engine.executor import Operation, Outcome, execute, make_r
 from migrator.cutover.engine.journal import Journal, default_journal_path
 from migrator.cutover.engine.lease import CLUSTER_LEASE, CLUSTER_LEASE_NAMESPACE
 from migrator.cutover.errors import (
+    AzureLoginFailed,
     ClusterUnreachable,
     ConfirmationRefused,
     Interrupted,
@@ -39,6 +40,7 @@ from migrator.cutover.operations.finalize import finalize_operation, terraform_d
 from migrator.cutover.operations.namespace_cutover import cutover_operation
 from migrator.cutover.operations.rollback import rollback_operation
 from migrator.cutover.operations.unbind import unbind_operation
+from migrator.cutover.preflight import refuse_if_the_plan_blocks
 from migrator.cutover.status import NamespaceStatus, namespace_status
 from migrator.cutover.target import (
     NamespaceTarget,
@@ -54,6 +56,7 @@ __all__ = [
     "CLUSTER_LEASE",
     "CLUSTER_LEASE_NAMESPACE",
     "Access",
+    "AzureLoginFailed",
     "ClusterUnreachable",
     "ConfirmationRefused",
     "Connections",
@@ -87,6 +90,7 @@ __all__ = [
     "namespace_target",
     "new_journal",
     "planned_namespaces",
+    "refuse_if_the_plan_blocks",
     "rollback_operation",
     "terraform_disable_addon",
     "unbind_operation",

@@ -9,6 +9,7 @@ both are read since a moment the record keeps (step 5's completion) or the rollb
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from migrator.cutover.engine.context import Run
@@ -20,9 +21,19 @@ _NMI_MATCHED = re.compile(r"(\S+)/(\S+) has been matched with azure identity")
 _NMI_SERVED = re.compile(r"status \((\d+)\).*req\.remote=([0-9a-fA-F.:]+)")
 
 
-def nmi_log_lines(run: Run, pods: list[dict[str, Any]], since: str) -> tuple[int, list[str]] | None:
-    """Lines of NMI's logs since ``since`` about the given pods (matched by name, or served by IP):
-    (NMI pods whose logs were readable, lines); None when no NMI runs on the cluster."""
+@dataclass(frozen=True, slots=True)
+class NmiLogs:
+    """What NMI's logs say since a moment: where NMI runs, how many of its pods' logs were read, the lines."""
+
+    where: str  # "DaemonSet kube-system/nmi" (each NMI found)
+    pods: int  # NMI pods running
+    readable: int  # of which the logs could be read
+    lines: list[str] = field(default_factory=list)
+
+
+def nmi_log_lines(run: Run, pods: list[dict[str, Any]], since: str) -> NmiLogs | None:
+    """Lines of NMI's logs since ``since`` about the given pods (matched by name, or served by IP);
+    None when no NMI is installed on the cluster."""
     from migrator.inventory.podidentity import detect
 
     inv = run.inventory or run.conn.inventory(run.target.cluster)
@@ -34,12 +45,14 @@ def nmi_log_lines(run: Run, pods: list[dict[str, Any]], since: str) -> tuple[int
     names = {meta(p).get("name") for p in pods}
     found: list[str] = []
     readable = 0
+    running = 0
     for component in install.nmi:
         ns = component.ref.namespace
         for pod in run.kube.list("Pod", ns):
             owners = [r for r in meta(pod).get("ownerReferences") or [] if r.get("kind") == "DaemonSet"]
             if not owners or owners[0].get("name") != component.ref.name:
                 continue
+            running += 1
             moment = parse_time(since)
             text = run.kube.pod_log(ns, meta(pod).get("name", ""), since_time=micro_time(moment) if moment else None)
             if text is None:
@@ -53,30 +66,40 @@ def nmi_log_lines(run: Run, pods: list[dict[str, Any]], since: str) -> tuple[int
                 m = _NMI_SERVED.search(line)
                 if m and m.group(1) == "200" and m.group(2) in ips:
                     found.append(line.strip())
-    return readable, found
+    where = ", ".join(f"{c.ref.kind} {c.ref.namespace}/{c.ref.name}" for c in install.nmi)
+    return NmiLogs(where, running, readable, found)
 
 
 def refuse_if_nmi_served(run: Run, pods: list[dict[str, Any]]) -> None:
-    """Refuse step 6 when NMI served a token to a pod of the namespace since step 5 completed."""
+    """Refuse step 6 when NMI served a token to a pod of the namespace since step 5 completed, and when that
+    cannot be checked (``--check-nmi-logs`` never degrades to a warning)."""
     label = run.record.progress.label
     since = label.completed if label else None
+    skip = "or run step 6 without --check-nmi-logs"
     if not since:
-        run.reporter.warn("NMI logs not checked: the record does not say when step 5 completed")
-        return
+        raise StepRefused(f"--check-nmi-logs: cannot check NMI's logs for {run.namespace}: neither the record "
+                          f"({run.record.name}) nor the rollouts say when step 5 completed",
+                          hint=f"step 6 was not started; {skip} once you have checked NMI's logs yourself")
     result = nmi_log_lines(run, pods, since)
     if result is None:
-        run.reporter.info("NMI logs: no NMI found on the cluster")
+        run.reporter.info("NMI logs: no NMI is installed on the cluster: nothing serves pod-identity tokens")
         return
-    readable, served = result
-    if not readable:
-        run.reporter.warn("NMI logs not readable (permissions?): not checked")
+    if not result.pods:
+        run.reporter.info(f"NMI logs: {result.where} has no pods on the cluster: nothing serves pod-identity "
+                          "tokens, no log to check")
         return
-    if served:
+    if not result.readable:
+        raise StepRefused(f"--check-nmi-logs: the logs of NMI's {result.pods} pod(s) ({result.where}) could not be "
+                          "read (forbidden or gone), so nothing shows the pods stopped using pod identity",
+                          hint=f"step 6 was not started; let this identity get pods/log in that namespace "
+                               f"(docs/permissions.md) and run again, {skip}")
+    if result.lines:
+        served = result.lines
         raise StepRefused(f"NMI served tokens to pods of {run.namespace} after step 5 ({len(served)} log lines, "
                           f"e.g. {served[0]!r}): those pods still get tokens through pod identity (an SDK without "
                           "workload identity support?); removing the binding label would break them",
                           hint="upgrade the workload's Azure Identity SDK, then run again; or roll back")
-    run.reporter.info(f"NMI logs ({readable} pod(s)): no token served to {run.namespace} since step 5")
+    run.reporter.info(f"NMI logs ({result.readable} pod(s)): no token served to {run.namespace} since step 5")
 
 
 def wait_nmi_serving(run: Run, since: str) -> None:
@@ -84,12 +107,13 @@ def wait_nmi_serving(run: Run, since: str) -> None:
     def probe() -> tuple[bool, str, str | None]:
         result = nmi_log_lines(run, run.kube.list("Pod", run.namespace), since)
         if result is None:
-            return False, "", "no NMI runs on the cluster"
-        readable, lines = result
-        if not readable:
-            run.reporter.warn("NMI logs not readable (permissions?): not checked")
+            return False, "", "no NMI is installed on the cluster"
+        if not result.pods:
+            return False, "", f"{result.where} has no pods on the cluster: nothing serves pod-identity tokens"
+        if not result.readable:
+            run.reporter.warn(f"NMI logs ({result.where}) could not be read (forbidden or gone): not checked")
             return True, "", None
-        return bool(lines), f"{len(lines)} token(s) served so far", None
+        return bool(result.lines), f"{len(result.lines)} token(s) served so far", None
 
     def timeout(progress: str, elapsed: float) -> str:
         return (f"NMI served no token to the pods of {run.namespace} within {int(elapsed)} s of the rollout: the "

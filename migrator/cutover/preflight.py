@@ -13,7 +13,8 @@ from typing import Any
 
 from migrator.cutover.engine.context import Run
 from migrator.cutover.engine.lease import holder_of
-from migrator.cutover.errors import LeaseHeld
+from migrator.cutover.errors import LeaseHeld, StepRefused
+from migrator.cutover.target import NamespaceTarget
 from migrator.errors import SourceError
 from migrator.escape import sh_flag
 from migrator.inventory.admission import protected_namespaces
@@ -23,9 +24,17 @@ from migrator.inventory.webhook import CONFIG_NAME, WEBHOOK_NAME, detect_webhook
 from migrator.vocabulary import BINDING_LABEL, TOKEN_EXCHANGE_AUDIENCE, WI_USE_LABEL
 
 
-def plan_problems(run: Run) -> list[str]:
+def refuse_if_the_plan_blocks(target: NamespaceTarget) -> None:
+    """The plan's own verdicts, judged before anything is reached (no network call): refuse at once."""
+    problems = plan_problems(target)
+    if problems:
+        raise StepRefused("preflight: " + problems[0] if len(problems) == 1 else "preflight refused:",
+                          details=() if len(problems) == 1 else tuple(f"- {p}" for p in problems),
+                          hint="nothing was changed")
+
+
+def plan_problems(t: NamespaceTarget) -> list[str]:
     """The plan's own verdicts: nothing blocked, no prerequisite pending, owners acknowledged."""
-    t = run.target
     problems = [f"the plan blocks {b.object}: {b.reason}" for b in t.blocked]
     for c in t.credentials:
         if c.status == "blocked":
@@ -52,7 +61,11 @@ def issuer_problems(run: Run) -> list[str]:
                         f"{sh_flag('--resource-group', t.cluster.resource_group)} {sh_flag('--name', t.cluster.name)} "
                         "--enable-oidc-issuer")
     arm_issuer = facts.oidc_issuer_url if facts is not None else None
-    if arm_issuer and api_issuer and api_issuer != arm_issuer:
+    if api_issuer is None:
+        run.reporter.warn(f"the API server of {t.cluster.name} does not serve its OIDC discovery document "
+                          "(/.well-known/openid-configuration): the comparison of its issuer with ARM's was skipped "
+                          "(step 2 still checks the issuer of a real token)")
+    elif arm_issuer and api_issuer != arm_issuer:
         problems.append(f"ARM reports the issuer {arm_issuer} but the API server signs tokens as {api_issuer}")
     run.issuer = arm_issuer or api_issuer
     if run.issuer and t.cluster.issuer and run.issuer != t.cluster.issuer:

@@ -24,6 +24,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from migrator.cutover.engine.context import Run, StepBase, StepResult
 from migrator.cutover.errors import StepFailed
 from migrator.cutover.objects import meta, rollout_state, workload_pods
+from migrator.cutover.timestamps import parse_time, utc_text
 
 
 class TemplateWorkload(Protocol):
@@ -149,6 +150,25 @@ class TemplateStep(StepBase, Generic[W]):
                 self.settled_without_rollout(run, w)
         return f"{result.count} {self.verb}, rollouts complete, pods verified" + (
             f" ({int(waited)} s)" if waited >= 1 else "")
+
+    def observed_completion(self, run: Run) -> str | None:
+        """When the step's rollouts completed, as the cluster observed it (the latest Ready transition of the
+        workloads' pods, a Deployment's last progress); None when nothing says."""
+        pods = run.kube.list("Pod", run.namespace)
+        moments = []
+        for w in self.workloads(run):
+            obj = run.kube.get(w.kind, run.namespace, w.name)
+            if obj is None or not w.rolled:
+                continue
+            for c in (obj.get("status") or {}).get("conditions") or []:
+                if c.get("type") == "Progressing" and c.get("status") == "True":
+                    moments.append(parse_time(c.get("lastUpdateTime")))
+            for pod in workload_pods(obj, w.kind, pods):
+                for c in (pod.get("status") or {}).get("conditions") or []:
+                    if c.get("type") == "Ready" and c.get("status") == "True":
+                        moments.append(parse_time(c.get("lastTransitionTime")))
+        known = [m for m in moments if m is not None]
+        return utc_text(max(known)) if known else None
 
     def wait(self, run: Run, w: W) -> float:
         """Until the rollout of ``w`` completes with every pod as it should be; the seconds waited."""

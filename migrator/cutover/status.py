@@ -19,7 +19,7 @@ from migrator.cutover.operations.namespace_cutover import Label, ServiceAccounts
 class NamespaceStatus:
     cluster: str
     namespace: str
-    stage: str  # not-started | service-accounts | labelled | cut-over | unbound | rolled-back | in-progress
+    stage: str  # not-started | service-accounts | labelling | labelled | cut-over | unbound | rolled-back | in-progress
     step: int  # the last step whose postcondition holds (0..6)
     summary: str
     lease: str | None = None
@@ -63,9 +63,33 @@ def namespace_status(run: Run) -> NamespaceStatus:
     if operation == "rollback" and progress.state == "rolled-back":
         return status("rolled-back", 0, f"rolled back to pod identity ({progress.completed or ''})")
     if sa:
-        extra = " (a rollout is in progress or failed)" if progress.label and progress.label.started else ""
-        return status("service-accounts", 3, f"step 3/6 done: service accounts annotated; next: step 4{extra}")
+        rolling = _label_in_progress(run)
+        if rolling is not None:
+            return status("labelling", 4, f"step 5/6 in progress: pod templates patched, {rolling}; a re-run "
+                                          "waits for it")
+        return status("service-accounts", 3, "step 3/6 done: service accounts annotated; next: step 4")
     if operation or record.keys("before."):
         return status("in-progress", 0, f"{operation or 'cutover'} started, no step complete "
                                         f"({progress.state or 'in progress'})")
     return status("not-started", 0, "not started")
+
+
+def _label_in_progress(run: Run) -> str | None:
+    """What step 5 still waits for, when it has started (recorded, or a template already carries the label);
+    None when it has not."""
+    label = Label()
+    workloads = label.workloads(run)
+    started = run.record.progress.label is not None and bool(run.record.progress.label.started)
+    patched = False
+    for w in workloads:
+        obj = run.kube.get(w.kind, run.namespace, w.name)
+        if obj is not None and label.patches(w) and label.holds(obj, w):
+            patched = True
+    if not (started or patched):
+        return None
+    pods = run.kube.list("Pod", run.namespace)
+    for w in workloads:
+        holds, why = label.judge(run, w, pods)
+        if not holds:
+            return f"waiting for {why}"
+    return "rollouts complete"

@@ -9,6 +9,7 @@ A cluster has exactly one source: ``snapshot`` (a folder of exported API documen
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -109,12 +110,19 @@ class ClusterSpec(_Model):
     group: Text | None = None
     snapshot: FolderPath | None = None
     context: Text | None = None
+    #: a ``context:`` cluster's managed cluster and scale sets: "arm", or a file (``az aks show -o json``,
+    #: ``az vmss list -o json``) relative to the fleet file
+    managed_cluster: Literal["arm"] | Path | None = None
+    scale_sets: Literal["arm"] | Path | None = None
     terraform_issuer: Text | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> ClusterSpec:
         if self.snapshot is not None and self.context is not None:
             raise ValueError("give exactly one source: 'snapshot' or 'context', not both")
+        if self.context is None and (self.managed_cluster is not None or self.scale_sets is not None):
+            raise ValueError("'managedCluster' and 'scaleSets' are for a 'context' cluster (a snapshot folder holds "
+                             "its own; a cluster read through ARM takes them from ARM)")
         return self
 
     @property
@@ -258,8 +266,9 @@ def _plain(node: Any) -> Any:
 
 
 def _fleet_error(path: Path, data: CommentedMap, exc: ValidationError) -> FleetFileError:
-    """The first validation error, located at its key's line in the file."""
-    error = exc.errors()[0]
+    """The first validation error (an unknown key before the missing one it often explains), located."""
+    errors = exc.errors()
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(error["loc"])
     kind = error["type"]
     ctx_error = (error.get("ctx") or {}).get("error")
@@ -269,8 +278,14 @@ def _fleet_error(path: Path, data: CommentedMap, exc: ValidationError) -> FleetF
     dotted = _dotted(loc)
     if kind == "extra_forbidden":
         where = _locate(path, data, loc)
+        missing = [str(e["loc"][-1]) for e in errors if e["type"] == "missing" and e["loc"][:-1] == loc[:-1]]
+        known = {f.alias or n for m in _Model.__subclasses__() for n, f in m.model_fields.items()} - {"path"}
+        close = difflib.get_close_matches(str(loc[-1]), missing or sorted(known), n=1)
+        also = (f"; missing required key {', '.join(repr(m) for m in missing)} in {_dotted(loc[:-1]) or 'the top level'}"
+                if missing and not close else "")
         return FleetFileError(
-            f"unknown key '{loc[-1]}' at {dotted}", location=where,
+            f"unknown key '{loc[-1]}'" + (f" (did you mean '{close[0]}'?)" if close else "") + f" at {dotted}{also}",
+            location=where,
             hint="check the spelling; the keys are listed in docs/fleet-file.md",
         )
     if kind == "missing":

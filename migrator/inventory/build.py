@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from sys import intern
 from typing import Any
 
@@ -62,6 +63,9 @@ def build_cluster(spec: ClusterSpec, docs: ClusterDocuments,
         return kube.get(plural)
 
     workloads, pods = _workloads_and_pods(kube, _Shared(shared_values))
+    facts = _facts(docs.managed_cluster) if docs.managed_cluster is not None else None
+    # AKS's label makes an object the add-on's while the add-on is on, or not known to be off
+    addon_off = facts is not None and not facts.addon.enabled
     not_captured = tuple(sorted(p for p, v in kube.items() if v is None))
     if docs.managed_cluster is None:
         not_captured = tuple(sorted((*not_captured, "managedcluster")))
@@ -73,9 +77,9 @@ def build_cluster(spec: ClusterSpec, docs: ClusterDocuments,
         group=spec.peer_group,
         subscription_id=spec.subscription_id,
         resource_group=spec.resource_group,
-        facts=_facts(docs.managed_cluster) if docs.managed_cluster is not None else None,
-        identities=_map(items("azureidentities"), crds.parse_identity),
-        bindings=_map(items("azureidentitybindings"), crds.parse_binding),
+        facts=facts,
+        identities=_map(items("azureidentities"), lambda d: _leftover(crds.parse_identity(d), addon_off)),
+        bindings=_map(items("azureidentitybindings"), lambda d: _leftover(crds.parse_binding(d), addon_off)),
         exceptions=_map(items("azurepodidentityexceptions"), crds.parse_exception),
         assigned_identities=_map(items("azureassignedidentities"), crds.parse_assigned),
         workloads=workloads,
@@ -92,6 +96,11 @@ def build_cluster(spec: ClusterSpec, docs: ClusterDocuments,
             (_scale_set(v) for v in docs.scale_sets), key=lambda x: x.name)),
         not_captured=not_captured,
     )
+
+
+def _leftover(obj: Any, addon_off: bool) -> Any:
+    """An object labelled the add-on's on a cluster whose add-on is off is a leftover, deleted like a manifest."""
+    return replace(obj, managed_by="manifest") if addon_off and obj.managed_by == "add-on" else obj
 
 
 def _map(items: tuple[Any, ...] | None, fn: Any) -> tuple[Any, ...] | None:

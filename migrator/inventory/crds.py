@@ -41,10 +41,17 @@ _ESSENTIAL = {
 BEHAVIOR_ANNOTATION = "aadpodidentity.k8s.io/Behavior"
 
 
+#: the label AKS puts on what an add-on runs or creates (the pod-identity add-on's NMI, its AzureIdentity
+#: and AzureIdentityBinding objects)
+AKS_MANAGED_LABEL = "kubernetes.azure.com/managedby"
+
+
 def managed_by(doc: Custom) -> str:
-    """Who applied the object: a Helm release, or kubectl/GitOps manifests."""
+    """Who applied the object: the AKS add-on, a Helm release, or kubectl/GitOps manifests."""
     labels = doc.metadata.labels or {}
     annotations = doc.metadata.annotations or {}
+    if (labels.get(AKS_MANAGED_LABEL) or "").lower() == "aks":
+        return "add-on"
     if (labels.get("app.kubernetes.io/managed-by") or "").lower() == "helm" or "meta.helm.sh/release-name" in annotations:
         return "helm"
     return "manifest"

@@ -3,6 +3,10 @@
 Names differ across install methods (``nmi``, ``aad-pod-identity-nmi``, a release's own name), the
 image does not: ``…/aad-pod-identity/nmi:<tag>`` for every method. Mode and namespacing come from
 NMI's arguments and environment, never from MIC's absence alone (no MIC is normal in managed mode).
+
+Whether the AKS add-on is enabled comes from the managed cluster; when it was not read (a live read
+without ARM), from the cluster itself: AKS labels what the add-on runs and creates
+``kubernetes.azure.com/managedby: aks`` (NMI, the AzureIdentity and AzureIdentityBinding objects).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from migrator.inventory.crds import AKS_MANAGED_LABEL
 from migrator.inventory.model import (
     ClusterInventory,
     Container,
@@ -111,7 +116,24 @@ def _role(container: Container) -> str | None:
     return None
 
 
+def _aks_managed(workload: Workload) -> bool:
+    return (label(workload.labels, AKS_MANAGED_LABEL) or "").lower() == "aks"
+
+
+def addon_enabled(cluster: ClusterInventory) -> bool:
+    """The pod-identity add-on is on: the managed cluster says so, or (not read) AKS's label says so."""
+    if cluster.facts is not None:
+        return cluster.facts.addon.enabled
+    if any(i.managed_by == "add-on" for i in cluster.identities or ()) or \
+            any(b.managed_by == "add-on" for b in cluster.bindings or ()):
+        return True
+    return any(_aks_managed(w) and any(_role(c) for c in w.template.containers)
+               for w in cluster.workloads or () if not w.inferred)
+
+
 def _install(workload: Workload, addon_enabled: bool) -> str:
+    if addon_enabled and _aks_managed(workload):
+        return "add-on"
     managed_by = (label(workload.labels, "app.kubernetes.io/managed-by") or "").lower()
     if managed_by == "helm" or label(workload.labels, "helm.sh/chart"):
         return "helm"
@@ -147,7 +169,7 @@ def operation_mode(nmi: Component) -> Mode:
 
 
 def detect(cluster: ClusterInventory) -> PodIdentityInstall:
-    addon = bool(cluster.facts and cluster.facts.addon.enabled)
+    addon = addon_enabled(cluster)
     found: dict[str, list[Component]] = {"nmi": [], "mic": []}
     for workload in cluster.workloads or ():
         if workload.inferred or workload.ref.kind not in ("DaemonSet", "Deployment"):

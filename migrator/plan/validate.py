@@ -234,13 +234,18 @@ def _listed(found: list[str]) -> Iterator[str]:
         yield f"... and {len(found) - MAX_LISTED} more"
 
 
-def load(data: bytes, origin: str) -> Plan:
-    """The plan in ``data`` (the file ``origin``), decoded and checked in full; ``InputError`` (exit 2) naming
-    the JSON path of every problem otherwise."""
+def refuse_too_deep(data: bytes, origin: str) -> None:
+    """``InputError`` when the JSON nests deeper than a plan ever does (a parser would overflow the stack)."""
     deep = json_too_deep(data)
     if deep is not None:
         raise InputError(f"the plan file is refused: {deep}", location=Location(Path(origin)),
                          hint="a plan nests a few levels; regenerate it with migrate plan")
+
+
+def load(data: bytes, origin: str) -> Plan:
+    """The plan in ``data`` (the file ``origin``), decoded and checked in full; ``InputError`` (exit 2) naming
+    the JSON path of every problem otherwise."""
+    refuse_too_deep(data, origin)
     plan = decode(data, origin)
     found = problems(plan)
     if found:

@@ -35,7 +35,8 @@ class LiveSettings:
 
 
 def needs_arm(fleet: Fleet) -> bool:
-    return any(c.source_kind == "arm" for c in fleet.clusters) or bool(fleet.azure and fleet.azure.live)
+    return any(c.source_kind == "arm" or "arm" in (c.managed_cluster, c.scale_sets) for c in fleet.clusters) \
+        or bool(fleet.azure and fleet.azure.live)
 
 
 def live_access(fleet: Fleet, settings: LiveSettings, **hooks: Any
@@ -56,7 +57,7 @@ def live_access(fleet: Fleet, settings: LiveSettings, **hooks: Any
     if any(c.snapshot is None for c in fleet.clusters):
         options = LiveOptions(concurrency=settings.concurrency, cluster_deadline=settings.cluster_deadline,
                               kube=KubeReadOptions(request_timeout=settings.request_timeout, page_limit=settings.page_limit),
-                              kubeconfig=settings.kubeconfig)
+                              kubeconfig=settings.kubeconfig, fleet_dir=fleet.base_dir)
         reader = settings.reader_class(arm=arm, options=options, clock=settings.clock,
                               on_page=hooks.get("on_page"), on_managed_cluster=hooks.get("on_managed_cluster"),
                               on_scale_sets=hooks.get("on_scale_sets"))

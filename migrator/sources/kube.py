@@ -3,7 +3,17 @@
 Per cluster: at most ``lists_in_flight`` LISTs at once (a 500-item page already costs the API
 server's maximum fairness seats), ``limit``/``continue`` pagination as kubectl does, a restart of the
 list when a continue token expires (410), retries with backoff and jitter on 429/5xx/connection
-errors honouring Retry-After, a timeout per request. The response bytes go straight to
+errors honouring Retry-After, a timeout per request. A request that times out is retried once
+(``timeout_attempts``): an API server that hangs costs two timeouts, not six, and the cluster's read
+fails as soon as one kind has used its budget. The cluster's deadline (``deadline``, on the injected
+clock) bounds the whole read: no attempt starts, and no backoff is slept, past it.
+
+A 404 for a kind the API server does not serve: a custom kind (its CRD is not installed) has none; a
+built-in kind of ``OPTIONAL_KINDS`` (an API this Kubernetes version lacks, such as
+ValidatingAdmissionPolicy before 1.30) is not captured (``None``), as a missing snapshot file is, and
+the cluster is still read; a 404 for any other kind (``ESSENTIAL_KINDS``) fails the cluster.
+
+The response bytes go straight to
 ``decode.kube_pages.decode_page``: the client's model deserialization (about 1.3 s and 150 MB per 2,000 pods)
 is never used, and only the projected fields of each page are kept.
 
@@ -42,6 +52,20 @@ class KubeReadOptions:
     request_timeout: float = 30.0
     max_list_restarts: int = 3
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    #: attempts of a request that times out (connection errors and 429/5xx get ``retry.max_attempts``)
+    timeout_attempts: int = 2
+
+
+#: kinds without which the catalog cannot judge a cluster: who runs (pods and the workload kinds that own
+#: them), as whom (service accounts), where (namespaces). A 404 for one of them fails the cluster.
+ESSENTIAL_KINDS = frozenset({"pods", "deployments", "statefulsets", "daemonsets", "replicasets", "jobs", "cronjobs",
+                             "serviceaccounts", "namespaces"})
+#: built-in kinds a cluster may not serve (404): not captured, and the findings that need them say so
+OPTIONAL_KINDS = frozenset(p for p, info in KINDS.items() if not info.custom and p not in ESSENTIAL_KINDS)
+
+
+class DeadlinePassed(SourceError):
+    """The cluster's deadline passed (on the injected clock) before its read completed."""
 
 
 @dataclass
@@ -97,7 +121,7 @@ class KubeLister:
 
     def __init__(self, api: Any, cluster: str, *, options: KubeReadOptions = KubeReadOptions(),
                  clock: Clock | None = None, rng: random.Random | None = None,
-                 on_page: Any = None) -> None:
+                 on_page: Any = None, deadline: float | None = None) -> None:
         self.api = api
         self.on_page = on_page  # (plural, bytes, first) for every page read: `migrate snapshot`
         self.cluster = cluster
@@ -105,6 +129,7 @@ class KubeLister:
         self.clock = clock or SystemClock()
         self.rng = rng or random.Random()
         self.stats = ReadStats()
+        self.deadline = deadline  # on ``clock.monotonic()``; None: no deadline
         self._slots = asyncio.Semaphore(options.lists_in_flight)
 
     async def read_kinds(self, plurals: list[str] | None = None) -> dict[str, tuple[Any, ...] | None]:
@@ -112,12 +137,21 @@ class KubeLister:
         results = await asyncio.gather(*(self._list(KINDS[p]) for p in plurals))
         return dict(zip(plurals, results, strict=True))
 
-    async def _get(self, path: str, query: list[tuple[str, Any]]) -> tuple[int, Any, bytes]:
+    def _remaining(self, path: str) -> float | None:
+        """Seconds left before the deadline; raises ``DeadlinePassed`` when none are."""
+        if self.deadline is None:
+            return None
+        remaining = self.deadline - self.clock.monotonic()
+        if remaining <= 0:
+            raise DeadlinePassed(f"GET {path}: the cluster's deadline passed")
+        return remaining
+
+    async def _get(self, path: str, query: list[tuple[str, Any]], timeout: float) -> tuple[int, Any, bytes]:
         method, url, headers, _, _ = await self.api.param_serialize(
             "GET", path, query_params=query, header_params={"Accept": "application/json", "Accept-Encoding": "gzip"},
             auth_settings=["BearerToken"],
         )
-        async with self.clock.timeout(self.options.request_timeout):  # the whole exchange, on the injected clock
+        async with self.clock.timeout(timeout):  # the whole exchange, on the injected clock
             response = await self.api.call_api(method, url, header_params=headers)
             try:
                 body = await response.read()
@@ -130,16 +164,25 @@ class KubeLister:
 
     async def _get_with_retries(self, path: str, query: list[tuple[str, Any]]) -> tuple[int, bytes]:
         policy = self.options.retry
-        attempt = 0
+        attempt = timeouts = 0
         while True:
             attempt += 1
             retry_after = None
+            remaining = self._remaining(path)
+            timeout = self.options.request_timeout if remaining is None else min(self.options.request_timeout,
+                                                                                 remaining)
             try:
-                status, headers, body = await self._get(path, query)
+                status, headers, body = await self._get(path, query, timeout)
             except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-                if attempt >= policy.max_attempts:
-                    what = "timed out" if isinstance(exc, asyncio.TimeoutError) else f"failed: {exc}"
-                    raise SourceError(f"GET {path} {what} after {attempt} attempts") from None
+                if isinstance(exc, asyncio.TimeoutError):
+                    if timeout < self.options.request_timeout:
+                        raise DeadlinePassed(f"GET {path} timed out at the cluster's deadline") from None
+                    timeouts += 1
+                    if timeouts >= self.options.timeout_attempts or attempt >= policy.max_attempts:
+                        raise SourceError(f"GET {path} timed out after {attempt} attempts "
+                                          f"({timeouts} timeouts of {self.options.request_timeout:g} s)") from None
+                elif attempt >= policy.max_attempts:
+                    raise SourceError(f"GET {path} failed: {exc} after {attempt} attempts") from None
             else:
                 if status not in RETRYABLE_STATUS:
                     return status, body
@@ -148,7 +191,12 @@ class KubeLister:
                                       f"{_status_message(status, body)}")
                 retry_after = parse_retry_after(headers.get("Retry-After"))
             self.stats.retries += 1
-            await self.clock.asleep(policy.delay(attempt, retry_after, self.rng))
+            delay = policy.delay(attempt, retry_after, self.rng)
+            remaining = self._remaining(path)
+            if remaining is not None and delay >= remaining:
+                raise DeadlinePassed(f"GET {path}: the next attempt (in {delay:g} s) would start past the "
+                                     f"cluster's deadline")
+            await self.clock.asleep(delay)
 
     async def _list(self, info: KindInfo) -> tuple[Any, ...] | None:
         async with self._slots:
@@ -167,6 +215,13 @@ class KubeLister:
                         break
                     if status == 404 and info.custom:
                         return ()  # the group or CRD is not served: there can be none
+                    if status == 404 and info.plural in OPTIONAL_KINDS:
+                        return None  # this API server does not serve the kind: not captured
+                    if status == 404:
+                        raise SourceError(f"list {info.plural}: the API server does not serve {info.list_path} "
+                                          f"(HTTP 404), and the catalog cannot judge a cluster without "
+                                          f"{info.plural}", hint="check that the API server is a Kubernetes one "
+                                          "and the cluster's version (1.21 or later)")
                     if status in (401, 403):
                         raise SourceError(self._forbidden(info, status, body))
                     if status != 200:

@@ -4,6 +4,13 @@ context, each with a deadline, so one unreachable private cluster cannot stall t
 A cluster is reached through ARM by default (``listClusterUserCredential`` for its endpoint and CA, an
 Entra token for the AKS server application, as kubelogin does: no kubeconfig with 300 contexts), or
 through ``context:`` in the fleet file (any cluster a kubeconfig reaches, exec plugins included).
+
+A ``context:`` cluster's managed cluster and scale sets come from ARM when the fleet has an ARM
+credential (or ``managedCluster: arm`` / ``scaleSets: arm`` asks for one), or from the files those keys
+name; otherwise they are not captured. The deadline runs on the injected clock from the start of the
+cluster's read (ARM reads included): ``clock.timeout`` cancels a read still running at it, and it is
+checked before every Kubernetes request and backoff, so no attempt or wait is started that would end
+past it.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from migrator.errors import SnapshotError, SourceError, visible
 from migrator.fleet import ClusterSpec
 from migrator.kinds import KINDS
 from migrator.sources.arm import AKS_SERVER_SCOPE, ArmReader
-from migrator.sources.kube import KubeLister, KubeReadOptions, ReadStats
+from migrator.sources.kube import DeadlinePassed, KubeLister, KubeReadOptions, ReadStats
 
 PageHook = Callable[[str, str, bytes, bool], None]  # (cluster, plural, page bytes, first page)
 
@@ -57,6 +64,8 @@ class LiveOptions:
     cluster_deadline: float = 300.0
     kube: KubeReadOptions = field(default_factory=KubeReadOptions)
     kubeconfig: Path | None = None
+    #: the fleet file's folder: ``managedCluster:`` / ``scaleSets:`` files are relative to it
+    fleet_dir: Path | None = None
 
 
 @dataclass(repr=False)
@@ -118,10 +127,13 @@ class LiveFleetReader:
 
     async def read_cluster(self, spec: ClusterSpec) -> ClusterRead:
         result = ClusterRead(spec)
+        deadline = self.clock.monotonic() + self.options.cluster_deadline
         try:
-            result.documents = await asyncio.wait_for(self._read(spec, result), self.options.cluster_deadline)
-        except TimeoutError:
-            result.error = SourceError(f"not read within the {self.options.cluster_deadline:g} s deadline",
+            async with self.clock.timeout(self.options.cluster_deadline):
+                result.documents = await self._read(spec, result, deadline)
+        except (TimeoutError, DeadlinePassed) as exc:
+            detail = f" ({exc})" if isinstance(exc, DeadlinePassed) else ""
+            result.error = SourceError(f"not read within the {self.options.cluster_deadline:g} s deadline{detail}",
                                        hint="unreachable or very slow API server; raise --cluster-deadline")
         except SourceError as exc:
             result.error = exc
@@ -129,22 +141,51 @@ class LiveFleetReader:
             result.error = SourceError(exc.message, location=exc.location, hint=exc.hint)
         return result
 
-    async def _read(self, spec: ClusterSpec, result: ClusterRead) -> ClusterDocuments:
+    def _file(self, spec: ClusterSpec, key: str, path: Path) -> bytes:
+        full = path if path.is_absolute() or self.options.fleet_dir is None else self.options.fleet_dir / path
+        try:
+            return full.read_bytes()
+        except OSError as exc:
+            raise SourceError(f"{key} file of cluster '{spec.name}': cannot read {full}: {exc.strerror}",
+                              hint="the path is relative to the fleet file") from None
+
+    def _from_arm(self, spec: ClusterSpec, value: Path | str | None) -> bool:
+        """ARM for a cluster read through ARM; for a context cluster, when asked or an ARM credential is at hand."""
+        return self.arm is not None and (spec.context is None or value == "arm" or value is None)
+
+    async def _azure_side(self, spec: ClusterSpec) -> tuple[Any, Any]:
+        """The managed cluster and its scale sets (decoded), each None when not captured."""
         mc_doc = None
         scale_sets = None
-        if self.arm is not None:
+        mc_bytes: bytes | None = None
+        if isinstance(spec.managed_cluster, Path):
+            mc_bytes = self._file(spec, "managedCluster", spec.managed_cluster)
+        elif self._from_arm(spec, spec.managed_cluster):
+            assert self.arm is not None
             mc_bytes = await asyncio.to_thread(self.arm.managed_cluster, spec.subscription_id, spec.resource_group,
                                                spec.name)
+        if mc_bytes is not None:
             if self.on_managed_cluster:
                 self.on_managed_cluster(spec.name, mc_bytes)
             mc_doc = arm_decode.decode_managed_cluster(mc_bytes, f"{spec.name}:managedCluster")
-            node_rg = mc_doc.properties.nodeResourceGroup
-            if node_rg:
-                vmss = await asyncio.to_thread(self.arm.scale_sets, spec.subscription_id, node_rg)
-                if self.on_scale_sets:
-                    self.on_scale_sets(spec.name, vmss)
-                scale_sets = arm_decode.decode_arm_list(vmss, f"{spec.name}:virtualMachineScaleSets",
-                                                        arm_decode.ScaleSet, "virtual machine scale sets")
+        vmss: bytes | None = None
+        if isinstance(spec.scale_sets, Path):
+            vmss = self._file(spec, "scaleSets", spec.scale_sets)
+        elif self._from_arm(spec, spec.scale_sets) and mc_doc is not None and mc_doc.properties.nodeResourceGroup:
+            assert self.arm is not None
+            vmss = await asyncio.to_thread(self.arm.scale_sets, spec.subscription_id,
+                                           mc_doc.properties.nodeResourceGroup)
+        if vmss is not None:
+            if self.on_scale_sets:
+                self.on_scale_sets(spec.name, vmss)
+            scale_sets = arm_decode.decode_arm_list(vmss, f"{spec.name}:virtualMachineScaleSets",
+                                                    arm_decode.ScaleSet, "virtual machine scale sets")
+        return mc_doc, scale_sets
+
+    async def _read(self, spec: ClusterSpec, result: ClusterRead, deadline: float) -> ClusterDocuments:
+        mc_doc, scale_sets = await self._azure_side(spec)
+        if self.clock.monotonic() >= deadline:
+            raise DeadlinePassed("the deadline passed while ARM was read")
         api = await self._api_client(spec)
         # gzip pages are inflated off the event loop (sources.kube._inflate), not by the session
         session = getattr(api.configuration, "client_session_kwargs", None) or {}
@@ -153,7 +194,7 @@ class LiveFleetReader:
             on_page = self.on_page
             hook = (lambda plural, data, first: on_page(spec.name, plural, data, first)) if on_page else None
             lister = KubeLister(api, spec.name, options=self.options.kube, clock=self.clock,
-                                rng=random.Random(self.rng.random()), on_page=hook)
+                                rng=random.Random(self.rng.random()), on_page=hook, deadline=deadline)
             result.stats = lister.stats
             kube = await lister.read_kinds(list(KINDS))
         finally:

@@ -151,3 +151,14 @@ def test_existing_output_is_untouched_on_bad_input(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["catalog", "--fleet", str(fleet), "-o", "json", "--out", str(out)])
     assert result.exit_code == 2
     assert out.read_text() == "previous report\n"
+
+
+def test_a_misspelt_key_suggests_the_key_it_resembles(tmp_path: Path) -> None:
+    fleet = _tree(tmp_path, GOOD_FLEET.replace("    region: westeurope", "    regoin: westeurope"))
+    err = _expect_bad(tmp_path, fleet, "fleet.yaml:4:5: unknown key 'regoin' (did you mean 'region'?) at clusters[0].regoin")
+    assert "missing" not in err
+    fleet.write_text(GOOD_FLEET.replace("tenantId:", "tenantID:"))
+    _expect_bad(tmp_path, fleet, "unknown key 'tenantID' (did you mean 'tenantId'?)")
+    fleet.write_text(GOOD_FLEET.replace("    region: westeurope", "    colour: red"))  # nothing close: both said
+    _expect_bad(tmp_path, fleet, "unknown key 'colour' at clusters[0].colour; missing required key 'region' in "
+                                 "clusters[0]")

@@ -57,3 +57,22 @@ def test_a_catalog_keeps_equal_values_of_its_clusters_once() -> None:
     other = peer("aks-new", table, image="contoso.azurecr.io/app:2")
     assert other.workloads[0].template.containers[0].image == "contoso.azurecr.io/app:2"  # type: ignore[attr-defined,index]
     assert weu.workloads[0].template.containers[0].image == "contoso.azurecr.io/app:1"  # type: ignore[attr-defined,index]
+
+
+def test_aks_labelled_objects_are_the_add_ons_unless_the_managed_cluster_says_it_is_off() -> None:
+    from tests.catalog.docs import addon_cluster, binding, identity
+
+    labelled = identity("apps", "api")
+    labelled["metadata"]["labels"] = {"kubernetes.azure.com/managedby": "aks"}
+    bound = binding("apps", "api", "api", "api")
+    bound["metadata"]["labels"] = {"kubernetes.azure.com/managedby": "aks"}
+    off = addon_cluster([])
+    off["properties"]["podIdentityProfile"]["enabled"] = False
+
+    def owners(**kw: object) -> list[str]:
+        c = cluster(azureidentities=[labelled], azureidentitybindings=[bound], **kw)  # type: ignore[arg-type]
+        return [o.managed_by for o in (*(c.identities or ()), *(c.bindings or ()))]
+
+    assert owners() == ["add-on", "add-on"]  # the managed cluster was not read: the label decides
+    assert owners(managed_cluster=addon_cluster([])) == ["add-on", "add-on"]
+    assert owners(managed_cluster=off) == ["manifest", "manifest"]  # leftovers of a disabled add-on

@@ -171,3 +171,14 @@ def test_missing_kind_is_unknown_and_uninstalled_crd_kind_is_empty() -> None:
     assert inv.secret_provider_classes == ()
     assert inv.pods is None and "pods" in inv.not_captured
     assert "azureidentitybindings" not in inv.not_captured
+
+
+def test_objects_aks_labels_are_the_add_ons() -> None:
+    obj = {"apiVersion": "aadpodidentity.k8s.io/v1", "kind": "AzureIdentity",
+           "metadata": {"name": "api", "namespace": "apps", "labels": {"kubernetes.azure.com/managedby": "aks"}},
+           "spec": {"type": 0, "resourceID": "/subscriptions/s/resourceGroups/r/providers/x/y/id-api", "clientID": "c"}}
+    assert _identity(obj).managed_by == "add-on"
+    binding = {"apiVersion": "aadpodidentity.k8s.io/v1", "kind": "AzureIdentityBinding",
+               "metadata": {"name": "api", "namespace": "apps", "labels": {"kubernetes.azure.com/managedby": "aks"}},
+               "spec": {"azureIdentity": "api", "selector": "api"}}
+    assert _binding(binding).managed_by == "add-on"

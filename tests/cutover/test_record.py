@@ -59,3 +59,15 @@ def test_no_progress_reads_as_an_empty_one_and_writes_only_what_is_set() -> None
     record.put_progress(Progress(operation="cutover", state="in-progress", label=LabelMark(started=AT)))
     assert kube.patches[0]["data"]["progress"] == \
         '{"label": {"started": "2026-01-01T00:00:00Z"}, "operation": "cutover", "state": "in-progress"}'
+
+
+def test_a_new_line_of_work_starts_a_fresh_section_and_keeps_the_old_one_as_history() -> None:
+    kube = _ConfigMaps(OLD_RECORDS["rolled-back"])
+    old = Record(kube, "demo").progress  # type: ignore[arg-type]
+    fresh = old.begin("cutover")
+    assert fresh == Progress(operation="cutover", history=(old,))
+    assert fresh.begin("unbind") is fresh and old.begin("rollback") is old
+    again = Record(_ConfigMaps({"data": {}}), "demo")  # type: ignore[arg-type]
+    again.put_progress(fresh)
+    assert Record(_ConfigMaps({"data": {"progress": again.kube.patches[0]["data"]["progress"]}}),  # type: ignore
+                  "demo").progress == fresh

@@ -153,3 +153,45 @@ def test_scale_sets_with_only_the_kubelet_identity_do_not_fire() -> None:
     kubelet = facts().kubelet_identity_resource_id
     c = cluster(identities=[ident], bindings=[b], workloads=[w], scale_sets=[scale_set("vmss", kubelet)])
     assert findings("NODE_IDENTITY_EXPOSURE", c) == []
+
+
+# --- the add-on recognised from the cluster when the managed cluster was not read (issue 20)
+
+
+def _addon_nmi():
+    from dataclasses import replace
+
+    from migrator.inventory.model import labels_of
+
+    return replace(nmi("managed"), labels=labels_of({"component": "nmi", "kubernetes.azure.com/managedby": "aks"}))
+
+
+def test_without_the_managed_cluster_the_add_ons_label_says_it_is_the_add_on() -> None:
+    from migrator.inventory.podidentity import addon_enabled, detect
+
+    c = cluster(facts_=None, workloads=[_addon_nmi()])
+    assert addon_enabled(c) and detect(c).nmi[0].install == "add-on"
+    [f] = findings("POD_IDENTITY_MANAGED_MODE", c)
+    assert f.object == "DaemonSet/nmi" and f.message.startswith("The AKS pod-identity add-on runs NMI")
+    assert "by hand" not in f.message and "--disable-pod-identity" in f.remediation
+
+
+def test_add_on_objects_alone_say_so_too() -> None:
+    from migrator.inventory.podidentity import addon_enabled
+
+    assert addon_enabled(cluster(facts_=None, identities=[identity("api", managed_by="add-on")]))
+    assert addon_enabled(cluster(facts_=None, bindings=[binding("api", "api", "api", managed_by="add-on")]))
+    assert not addon_enabled(cluster(facts_=None, workloads=[nmi("managed")]))
+    # the managed cluster, when read, decides
+    assert not addon_enabled(cluster(identities=[identity("api", managed_by="add-on")]))
+
+
+def test_without_the_managed_cluster_an_unlabelled_managed_nmi_is_not_said_to_be_by_hand() -> None:
+    [f] = findings("POD_IDENTITY_MANAGED_MODE", cluster(facts_=None, workloads=[nmi("managed")]))
+    assert "by hand, or by AKS if the add-on runs it (the managed cluster was not read to tell)" in f.message
+    assert "az aks pod-identity delete" in f.remediation
+
+
+def test_with_the_managed_cluster_an_unlabelled_managed_nmi_is_by_hand() -> None:
+    [f] = findings("POD_IDENTITY_MANAGED_MODE", cluster(workloads=[nmi("managed")]))
+    assert "scale sets by hand and stay there" in f.message and "az aks pod-identity" not in f.remediation

@@ -145,8 +145,10 @@ def test_a_cluster_that_is_down_is_reported_and_the_rest_completes(served: Serve
 
 
 def test_the_cluster_deadline_bounds_a_stalled_cluster(served: Served) -> None:
-    served.kube.faults.add(hang(times=None, cluster="aks-prod-weu"))
-    view, partial = _view(served, served.live_fleet(), cluster_deadline=1.0, request_timeout=30)
+    # every LIST hangs while 20 s pass on the shared clock: the 50 s deadline passes before any 30 s
+    # request timeout could be retried
+    served.kube.faults.add(hang(times=None, advance_clock=20, cluster="aks-prod-weu"))
+    view, partial = _view(served, served.live_fleet(), cluster_deadline=50, request_timeout=30)
     assert partial
     assert "deadline" in _by_name(view)["aks-prod-weu"]["error"]
     served.kube.release_hangs()
@@ -159,9 +161,13 @@ def test_cli_snapshot_and_catalog_through_a_kubeconfig(served: Served) -> None:
     fleet = served.tmp / "ctx-fleet.yaml"
     fleet.write_text(text)
     target = served.tmp / "cli-snap"
-    run = subprocess.run([sys.executable, "-m", "migrator.cli", "snapshot", "--fleet", str(fleet), "--to", str(target),
+    run = subprocess.run([sys.executable, "-m", "migrator.cli", "snapshot", "--fleet", str(fleet), "--out", str(target),
                           "--kubeconfig", str(served.tmp / "kubeconfig")], capture_output=True, text=True, cwd=REPO)
     assert run.returncode == 0, run.stderr
+    files = [p for p in target.rglob("*") if p.is_file()]
+    assert run.stdout.startswith(f"wrote {target}: 5 cluster(s), {len(files)} files, "), run.stdout
+    assert int(run.stdout.split("; ")[1].split()[0]) > 0, run.stdout  # the example's env values are redacted
+    assert run.stdout.endswith("object(s) redacted (managed fields, last-applied annotations, environment values)\n")
     cat = subprocess.run([sys.executable, "-m", "migrator.cli", "catalog", "--fleet", str(target / "fleet.yaml"),
                           "-o", "json"], capture_output=True, text=True, cwd=REPO)
     assert cat.returncode == 1, cat.stderr  # error findings, all clusters read

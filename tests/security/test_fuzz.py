@@ -139,7 +139,7 @@ def test_fuzz_fleet_files(tmp_path: Path, fleet: str, command: str) -> None:
         args: dict[str, tuple[str | Path, ...]] = {
             "catalog": ("catalog", "--fleet", inputs / "fleet.yaml", "-o", "json", "--out", dest / "report.json"),
             "plan": ("plan", "--fleet", inputs / "fleet.yaml", "--out", dest / "plan.json"),
-            "snapshot": ("snapshot", "--fleet", inputs / "fleet.yaml", "--to", dest / "snap"),
+            "snapshot": ("snapshot", "--fleet", inputs / "fleet.yaml", "--out", dest / "snap"),
             "render": ("render", "--fleet", inputs / "fleet.yaml", "--out", dest / "migration"),
         }
         run_checked(tmp_path, dest, *args[command], *kube)
@@ -192,7 +192,7 @@ def test_fuzz_snapshot_documents(tmp_path: Path, file: str, document: bytes, mut
         args: dict[str, tuple[str | Path, ...]] = {
             "catalog": ("catalog", "--fleet", inputs / "fleet.yaml", "-o", "table", "--out", dest / "report.txt"),
             "plan": ("plan", "--fleet", inputs / "fleet.yaml", "--out", dest / "plan.json"),
-            "snapshot": ("snapshot", "--fleet", inputs / "fleet.yaml", "--to", dest / "snap"),
+            "snapshot": ("snapshot", "--fleet", inputs / "fleet.yaml", "--out", dest / "snap"),
         }
         run_checked(tmp_path, dest, *args[command])
 

@@ -1,4 +1,4 @@
-"""``migrate snapshot`` writes only inside ``--to``: cluster names cannot climb out, ``--to`` that is a link, a
+"""``migrate snapshot`` writes only inside ``--out``: cluster names cannot climb out, ``--out`` that is a link, a
 file or a device is refused (also with ``--force``), a folder that cannot be written is exit 2, and only the
 files that were read are archived."""
 
@@ -33,7 +33,7 @@ def test_a_cluster_name_cannot_write_outside_to(tmp_path: Path, name: str) -> No
     fleet = _sandbox(tmp_path, "aks-dev-weu")
     fleet.write_text(fleet.read_text().replace("name: aks-dev-weu", f"name: '{name}'"))
     before = listing(tmp_path)
-    migrate("snapshot", "--fleet", fleet, "--to", tmp_path / "work" / "a" / "snap").refused(
+    migrate("snapshot", "--fleet", fleet, "--out", tmp_path / "work" / "a" / "snap").refused(
         "clusters[0].name", "not an AKS cluster name")
     assert listing(tmp_path) == before
 
@@ -41,7 +41,7 @@ def test_a_cluster_name_cannot_write_outside_to(tmp_path: Path, name: str) -> No
 def test_a_snapshot_is_written_inside_to(tmp_path: Path) -> None:
     fleet = _sandbox(tmp_path, "aks-a", "aks-b")
     to = tmp_path / "work" / "archive"
-    run = migrate("snapshot", "--fleet", fleet, "--to", to)
+    run = migrate("snapshot", "--fleet", fleet, "--out", to)
     assert run.code == 0, run.stderr
     assert sorted(p.name for p in to.iterdir()) == ["aks-a", "aks-b", "azure", "fleet.yaml"]
     assert sorted(p.name for p in (tmp_path / "work").iterdir()) == ["archive", "fleet.yaml"]
@@ -56,11 +56,11 @@ def test_to_that_is_a_symbolic_link_is_refused_even_with_force(tmp_path: Path) -
     link = tmp_path / "work" / "snap"
     link.symlink_to(target)
     before = listing(tmp_path)
-    migrate("snapshot", "--fleet", fleet, "--to", link, "--force").refused("--to is a symbolic link: it is not replaced")
+    migrate("snapshot", "--fleet", fleet, "--out", link, "--force").refused("--out is a symbolic link: it is not replaced")
     assert listing(tmp_path) == before
 
 
-@pytest.mark.parametrize(("kind", "needle"), [("file", "is a file"), ("fifo", "--to is a FIFO (named pipe), not a folder")])
+@pytest.mark.parametrize(("kind", "needle"), [("file", "is a file"), ("fifo", "--out is a FIFO (named pipe), not a folder")])
 def test_to_that_is_not_a_folder_is_refused_even_with_force(tmp_path: Path, kind: str, needle: str) -> None:
     fleet = _sandbox(tmp_path, "aks-dev-weu")
     to = tmp_path / "work" / "snap"
@@ -69,7 +69,7 @@ def test_to_that_is_not_a_folder_is_refused_even_with_force(tmp_path: Path, kind
     else:
         os.mkfifo(to)
     before = listing(tmp_path)
-    migrate_process("snapshot", "--fleet", fleet, "--to", to, "--force", timeout=60).refused(needle)  # a FIFO hung
+    migrate_process("snapshot", "--fleet", fleet, "--out", to, "--force", timeout=60).refused(needle)  # a FIFO hung
     assert listing(tmp_path) == before
 
 
@@ -79,8 +79,8 @@ def test_a_read_only_folder_is_exit_2_with_the_reason(tmp_path: Path) -> None:
     folder = tmp_path / "ro"
     folder.mkdir()
     folder.chmod(0o555)
-    migrate_process("snapshot", "--fleet", fleet, "--to", folder / "snap", permissions=True).refused(
-        "cannot write beside --to: Permission denied")
+    migrate_process("snapshot", "--fleet", fleet, "--out", folder / "snap", permissions=True).refused(
+        "cannot write beside --out: Permission denied")
     assert list(folder.iterdir()) == []
 
 
@@ -93,7 +93,7 @@ def test_only_the_files_read_are_archived(tmp_path: Path) -> None:
     (snap / "kube" / "extra.json").write_text("{}")
     os.mkfifo(snap / "kube" / "pipe")
     to = tmp_path / "work" / "archive"
-    run = migrate_process("snapshot", "--fleet", fleet, "--to", to, timeout=60)
+    run = migrate_process("snapshot", "--fleet", fleet, "--out", to, timeout=60)
     assert run.code == 0, run.stderr
     archived = {str(p.relative_to(to / "aks-dev-weu")) for p in (to / "aks-dev-weu").rglob("*") if p.is_file()}
     assert archived == {str(p.relative_to(snap)) for p in snap.rglob("*.json") if p.name != "extra.json"}

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from migrator.clock import Clock, SystemClock
 from migrator.cutover.clients.kube_api import KubeApi
-from migrator.cutover.errors import ClusterUnreachable
+from migrator.cutover.errors import AzureLoginFailed, ClusterUnreachable
 from migrator.errors import InputError, SourceError
 from migrator.fleet import ClusterSpec
 from migrator.inventory.model import ClusterInventory
@@ -77,12 +77,72 @@ class Access:
         return f"{user}@{socket.gethostname()}"
 
 
+#: what a token is for, by scope (the error says what could not be reached)
+_SCOPES = {"6dae42f8-4368-4678-94ff-3960e28e3630": "the AKS API server (through Entra)",
+           "management": "Azure Resource Manager"}
+
+LOGIN_HINT = ("az login (az login --tenant TENANT for the plan's tenant); or reach the clusters through a kubeconfig: "
+              "--kubeconfig FILE --context NAME; or a service principal: AZURE_TENANT_ID, AZURE_CLIENT_ID, "
+              "AZURE_CLIENT_SECRET (ARM_TENANT_ID, ARM_CLIENT_ID, ARM_CLIENT_SECRET as Terraform names them)")
+
+
+def login_problem(text: str) -> str:
+    """Why a credential gave no token, from its message (DefaultAzureCredential lists every credential it tried)."""
+    low = text.lower()
+    if any(code in text for code in ("AADSTS700082", "AADSTS70043", "AADSTS50173", "AADSTS50078", "AADSTS50076",
+                                     "AADSTS50133")) or "expired" in low or "interactive authentication" in low:
+        return "the Azure login has expired"
+    if any(code in text for code in ("AADSTS90002", "AADSTS50020", "AADSTS700016", "AADSTS50034", "AADSTS500011")) \
+            or ("tenant" in low and any(w in low for w in ("not found", "does not exist", "mismatch", "another"))):
+        return "the Azure login is for another tenant (or a user that tenant does not know)"
+    return "no Azure credential found: not logged in (az login), no AZURE_* variables, no managed identity"
+
+
+class CheckedCredential:
+    """A credential whose failure becomes one line and exit 3 (``AzureLoginFailed``), instead of the SDK's
+    multi-line ``DefaultAzureCredential failed ...`` (retried by every client that called it)."""
+
+    def __init__(self, inner: TokenCredential) -> None:
+        self.inner = inner
+
+    def _failed(self, exc: Exception, scopes: tuple[str, ...]) -> AzureLoginFailed:
+        what = next((name for key, name in _SCOPES.items() for s in scopes if key in s), "Azure")
+        return AzureLoginFailed(f"could not get a token for {what}: {login_problem(str(exc))}", hint=LOGIN_HINT)
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.core.exceptions import ClientAuthenticationError
+
+        try:
+            return self.inner.get_token(*scopes, **kwargs)
+        except ClientAuthenticationError as exc:
+            raise self._failed(exc, scopes) from None
+
+    def get_token_info(self, *scopes: str, options: Any = None) -> Any:
+        from azure.core.credentials import AccessTokenInfo
+        from azure.core.exceptions import ClientAuthenticationError
+
+        try:
+            info = getattr(self.inner, "get_token_info", None)
+            if info is not None:
+                return info(*scopes, options=options)
+            token = self.inner.get_token(*scopes)
+            return AccessTokenInfo(token.token, token.expires_on)
+        except ClientAuthenticationError as exc:
+            raise self._failed(exc, scopes) from None
+
+    def close(self) -> None:
+        close = getattr(self.inner, "close", None)
+        if close is not None:
+            close()
+
+
 class Connections:
     """Clients for the clusters of one command run; closed together."""
 
     def __init__(self, access: Access) -> None:
         self.access = access
         self._arm: ArmReader | None = None
+        self._credential: TokenCredential | None = None
         self._kube: dict[str, KubeApi] = {}
         self._warned: set[str] = set()
 
@@ -97,11 +157,14 @@ class Connections:
     # ------------------------------------------------------------------ Azure
     @property
     def credential(self) -> TokenCredential:
-        if self.access.credential is None:
-            from azure.identity import DefaultAzureCredential
+        if self._credential is None:
+            if self.access.credential is None:
+                from azure.identity import DefaultAzureCredential
 
-            self.access.credential = DefaultAzureCredential()
-        return self.access.credential
+                self.access.credential = DefaultAzureCredential()
+            self._credential = CheckedCredential(self.access.credential)
+        assert self._credential is not None
+        return self._credential
 
     @property
     def arm(self) -> ArmReader:
@@ -144,6 +207,9 @@ class Connections:
 
             try:
                 server, ca = self.arm.cluster_endpoint(cluster.subscription_id, cluster.resource_group, cluster.name)
+            except AzureLoginFailed as exc:
+                raise AzureLoginFailed(f"cluster {cluster.name} could not be reached: {exc.message}",
+                                       hint=exc.hint) from None
             except SourceError as exc:
                 raise ClusterUnreachable(f"cluster {cluster.name}: {exc.message}", hint=exc.hint) from None
             cfg.host = server
@@ -160,7 +226,11 @@ class Connections:
                     conf.api_key = {"BearerToken": token.token}
                     conf.api_key_prefix = {"BearerToken": "Bearer"}
 
-            refresh(cfg)
+            try:
+                refresh(cfg)
+            except AzureLoginFailed as exc:
+                raise AzureLoginFailed(f"cluster {cluster.name} could not be reached: {exc.message}",
+                                       hint=exc.hint) from None
             cfg.refresh_api_key_hook = refresh  # type: ignore[assignment]  # declared None; called per request
         cfg.retries = False  # our RetryPolicy retries, on the injected clock
         cfg.client_go_retries = False
@@ -181,6 +251,8 @@ class Connections:
         result = asyncio.run(reader.read_cluster(spec))
         if result.error is not None or result.documents is None:
             error = result.error or SourceError("not read")
+            if isinstance(error, AzureLoginFailed):
+                raise AzureLoginFailed(f"cluster {cluster.name} could not be read: {error.message}", hint=error.hint)
             raise ClusterUnreachable(f"cluster {cluster.name}: {error.message}", hint=error.hint)
         return build_cluster(spec, result.documents)
 

@@ -10,6 +10,7 @@ crash leaves it to expire). Used by cutover, rollback and unbind alike.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from migrator.cutover.errors import (
     LeaseHeld,
     StepError,
     StepFailed,
+    Unrecorded,
 )
 from migrator.cutover.target import NamespaceTarget
 from migrator.errors import MigratorError
@@ -54,6 +56,9 @@ class Operation:
     confirm: Callable[[Run, list[Step]], list[str]]  # what will change (the pending steps), for the question
     finished: Callable[[Run, Outcome], list[str]]  # closing lines (next steps), from what the steps did
     on_step_done: Callable[[Run, Step], None] = lambda run, step: None
+    #: a mutating step a re-run found done (skipped): called once the lease is held, to record what the run that
+    #: did it could not (a crash, a rollout timeout fixed since, a refused record write)
+    on_step_found_done: Callable[[Run, Step], None] = lambda run, step: None
     #: bookkeeping a crashed run may have left undone once every step holds (the record's final state):
     #: returns True when the record must be written
     unsettled: Callable[[Run], bool] = lambda run: False
@@ -102,9 +107,13 @@ def execute(run: Run, op: Operation, *, stdin: Any = None) -> Outcome:
         with run.interrupts:
             try:
                 pending = [s for s in steps if s.mutates and not s.done(run)]
+                found: list[Step] = []
                 if not pending and not op.checks_when_done:
                     if not run.dry_run and op.unsettled(run):
                         run.lease.acquire(wait=run.options.wait_for_lease)
+                        for step in steps:
+                            if step.mutates:
+                                _record_found(run, op, step)
                         op.settle(run)
                     run.reporter.footer([op.already_done])
                     journal.write("nothing-to-do", **where)
@@ -116,11 +125,14 @@ def execute(run: Run, op: Operation, *, stdin: Any = None) -> Outcome:
                         run.reporter.step_skipped(index, total, step.title,
                                                   step.why_skipped(run) or "already done (verified on the cluster)")
                         outcome.steps_skipped.append(step.key)
+                        found.append(step)
                         continue
                     if step.mutates and not asked:
                         asked = True
                         _confirm(run, op, [s for s in steps[index - 1:] if s.mutates], stdin)
                         run.lease.acquire(wait=run.options.wait_for_lease)
+                        for done_before in found:
+                            _record_found(run, op, done_before)
                     current = (index, step)
                     run.reporter.step_started(index, total, step.title)
                     journal.write("step-start", **where, step=step.key)
@@ -129,7 +141,11 @@ def execute(run: Run, op: Operation, *, stdin: Any = None) -> Outcome:
                     summary = step.verify(run, result)
                     outcome.results[step.key] = result
                     if step.mutates and not run.dry_run:
-                        op.on_step_done(run, step)
+                        try:
+                            op.on_step_done(run, step)
+                        except KubeApiError as exc:
+                            current = None
+                            raise _unrecorded(run, op, index, total, step, summary, exc) from None
                     run.reporter.step_done(index, total, step.title, summary)
                     journal.write("step-done", **where, step=step.key, summary=summary)
                     outcome.steps_run.append(step.key)
@@ -149,8 +165,14 @@ def execute(run: Run, op: Operation, *, stdin: Any = None) -> Outcome:
         if current is not None:
             run.reporter.step_failed(current[0], total, current[1].title, exc.message)
         journal.write("step-failed", **where, step=current[1].key if current else None, error=exc.message)
-        if not isinstance(exc, (LeaseHeld, ConfirmationRefused)) and not (exc.hint and "nothing was changed"
-                                                                           in exc.hint):
+        said = bool(exc.hint and "nothing was changed" in exc.hint)
+        if isinstance(exc, (LeaseHeld, ConfirmationRefused, Unrecorded)) or said:
+            raise
+        if current is not None and not current[1].mutates and run.changed == 0:
+            # a read-only step: say so, rather than "to continue" (there is nothing to continue)
+            nothing = "nothing was changed"
+            exc.hint = f"{exc.hint}; {nothing}" if exc.hint else nothing
+        else:
             resume = f"to continue: {op.command}"
             if exc.hint:
                 exc.notes = (*exc.notes, resume)
@@ -164,12 +186,45 @@ def execute(run: Run, op: Operation, *, stdin: Any = None) -> Outcome:
         _release(run)
 
 
+def _record_found(run: Run, op: Operation, step: Step) -> None:
+    try:
+        op.on_step_found_done(run, step)
+    except KubeApiError as exc:
+        run.reporter.warn(f"{step.title}: done, but the record could not be updated ({exc.api_message})")
+
+
+def _unrecorded(run: Run, op: Operation, index: int, total: int, step: Step, summary: str,
+                exc: KubeApiError) -> Unrecorded:
+    """The step's change and its verification are done; only the record write after it was refused."""
+    run.reporter.step_done(index, total, step.title, f"{summary} (done, but not recorded)")
+    run.journal.write("step-done-unrecorded", **run.where, step=step.key, summary=summary, error=exc.api_message)
+    policy = _policy_denial(exc.api_message)
+    why = f"the admission policy {policy[0]} denied it: {policy[1]}" if policy else exc.api_message
+    return Unrecorded(f"step {index} ({step.title}) is done on the cluster, but recording it in ConfigMap "
+                      f"{run.namespace}/{run.record.name} was refused: {why}",
+                      hint=f"nothing needs undoing; let this identity patch configmaps in {run.namespace} (see "
+                           f"docs/permissions.md), then run again to record it and continue: {op.command}")
+
+
+def _policy_denial(message: str) -> tuple[str, str] | None:
+    """(the policy, its message), when a 403 comes from a ValidatingAdmissionPolicy (not from RBAC)."""
+    m = re.search(r"ValidatingAdmissionPolicy '([^']+)'(?: with binding '[^']*')? denied request: (.*)", message)
+    return (m.group(1), m.group(2).strip()) if m else None
+
+
 def _translate(run: Run, exc: KubeApiError, current: tuple[int, Step] | None) -> MigratorError:
     """An API error no step handled: a refusal to say plainly (403, 401), or a failed step."""
     what = f"{current[1].title}: " if current else ""
     if exc.status == 401:
         return ClusterUnreachable(f"cluster {run.target.cluster.name}: the API server refused the credentials (401)",
                                   hint="log in again (az login, or kubelogin for a kubeconfig context)")
+    policy = _policy_denial(exc.api_message)
+    if exc.status in (403, 422) and policy is not None:
+        name, message = policy
+        return StepFailed(f"{what}the admission policy {name} denied the change: {message}",
+                          hint=f"the cluster's admission policy {name} refuses changes in namespace {run.namespace} "
+                               f"(kubectl get validatingadmissionpolicy {name} --output yaml): ask the cluster's "
+                               "owner for an exemption, or change this namespace through its exempt pipeline")
     if exc.status == 403:
         return StepFailed(f"{what}forbidden: {exc.api_message}",
                           hint="the identity running this lacks a permission: see docs/permissions.md")

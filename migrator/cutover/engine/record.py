@@ -11,7 +11,9 @@ It holds what a rollback needs, so a rollback works from any machine with access
   AzureIdentityBinding (or add-on pod identity) ``migrate unbind`` removed, so it can be recreated;
 * ``progress``: the last operation, its state and when each step completed (shown by ``status``),
   read and written as the ``Progress`` struct: the JSON is the same as the dicts older releases
-  wrote (keys sorted, absent fields left out), so either reads the other's record.
+  wrote (keys sorted, absent fields left out), so either reads the other's record. A run of another
+  operation (a cutover after a rollback, a rollback after a cutover) starts a fresh section and keeps
+  the previous ones under ``history`` (older releases ignore that key).
 
 Values are JSON. Writes are merge patches of single keys (never a read-modify-write of the whole
 map), and go as dry runs under ``--dry-run``.
@@ -23,6 +25,7 @@ import json
 from typing import Any
 
 import msgspec
+import msgspec.structs
 
 from migrator.cutover.clients.kube_api import MERGE, KubeApi, KubeApiError
 from migrator.cutover.engine.lease import MANAGED_BY
@@ -62,6 +65,18 @@ class Progress(msgspec.Struct, frozen=True, omit_defaults=True):
     completed: str | None = None  # when the operation completed (cut over, rolled back)
     by: str | None = None  # who rolled it back
     unbound: str | None = None  # when unbind removed the namespace's bindings
+    history: tuple[Progress, ...] = ()  # the sections of earlier runs, oldest first (each without history)
+
+    def begin(self, operation: str) -> Progress:
+        """The section ``operation`` writes to: this one while it continues the same line of work (a resumed
+        cutover, the unbind after it, a resumed rollback); otherwise a fresh one, this one kept in ``history``."""
+        if self.operation is None or _LINE.get(self.operation) == _LINE.get(operation):
+            return self
+        return Progress(operation=operation, history=(*self.history, msgspec.structs.replace(self, history=())))
+
+
+#: which operations continue one another's progress section
+_LINE = {"cutover": "cutover", "unbind": "cutover", "rollback": "rollback"}
 
 
 class Record:

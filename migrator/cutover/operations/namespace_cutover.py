@@ -73,13 +73,9 @@ class Preflight(StepBase):
 
     def check(self, run: Run) -> None:
         t = run.target
-        problems = preflight.plan_problems(run)
-        if problems:
-            raise StepRefused("preflight: " + problems[0] if len(problems) == 1 else
-                              "preflight refused:", details=tuple(f"- {p}" for p in problems),
-                              hint="nothing was changed")
+        preflight.refuse_if_the_plan_blocks(t)
         run.inventory = run.conn.inventory(t.cluster)
-        problems += preflight.issuer_problems(run)
+        problems = preflight.issuer_problems(run)
         problems += preflight.webhook_problems(run)
         if run.issuer:
             problems += preflight.credential_problems(run, run.issuer)
@@ -401,7 +397,7 @@ class Label(_TemplateStep):
         return None
 
     def act(self, run: Run) -> StepResult:
-        progress = run.record.progress
+        progress = cutover_progress(run)
         if not (progress.label and progress.label.started):
             run.record.put_progress(replace(progress, operation="cutover", state="in-progress",
                                             label=LabelMark(started=utc_text(run.clock.now()))))
@@ -438,14 +434,34 @@ class Unlabel(_TemplateStep):
                                                                          "continues with step 5")
         super().check(run)
         if run.options.check_nmi_logs:
+            if not label_completed(run):  # not recorded yet: from the rollouts (refused below if nothing says)
+                at = label.observed_completion(run) or _label_started(run)
+                if at:
+                    complete_label_progress(run, at)
             refuse_if_nmi_served(run, pods)
 
 
-def complete_label_progress(run: Run) -> None:
-    progress = run.record.progress
+def cutover_progress(run: Run) -> Progress:
+    """The record's progress section this cutover writes to (a fresh one after a rollback)."""
+    return run.record.progress.begin("cutover")
+
+
+def label_completed(run: Run) -> str | None:
+    label = run.record.progress.label
+    return label.completed if label else None
+
+
+def _label_started(run: Run) -> str | None:
+    label = run.record.progress.label
+    return label.started if label else None
+
+
+def complete_label_progress(run: Run, at: str) -> None:
+    """Record when step 5 completed (``at``: now, or as the cluster observed it when the step is found done)."""
+    progress = cutover_progress(run)
     label = progress.label or LabelMark()
     if not label.completed:
-        run.record.put_progress(replace(progress, label=replace(label, completed=utc_text(run.clock.now()))))
+        run.record.put_progress(replace(progress, label=replace(label, completed=at)))
 
 
 # ============================================================================= the operation
@@ -480,12 +496,16 @@ def _confirm_lines(run: Run, pending: list[Step]) -> list[str]:
 
 def _unsettled(run: Run) -> bool:
     progress = run.record.progress
-    return progress.operation == "cutover" and progress.state != "cut-over"
+    if progress.operation == "rollback":
+        return True  # a cutover found done after a rollback: a fresh section says so
+    return progress.operation == "cutover" and (progress.state != "cut-over" or "label" not in progress.steps)
 
 
 def _settle(run: Run) -> None:
-    run.record.put_progress(replace(run.record.progress, operation="cutover", state="cut-over",
-                                    completed=utc_text(run.clock.now())))
+    progress = cutover_progress(run)
+    if progress.state != "cut-over":
+        progress = replace(progress, operation="cutover", state="cut-over", completed=utc_text(run.clock.now()))
+    run.record.put_progress(progress)
 
 
 def _finished(run: Run, outcome: Outcome) -> list[str]:
@@ -507,16 +527,33 @@ def _finished(run: Run, outcome: Outcome) -> list[str]:
 
 def _step_done(run: Run, step: Step) -> None:
     if step.key == "label":
-        complete_label_progress(run)
-    progress = run.record.progress
+        complete_label_progress(run, utc_text(run.clock.now()))
+    progress = cutover_progress(run)
     steps = {**progress.steps, step.key: StepMark(at=utc_text(run.clock.now()), by=run.journal.base["operator"])}
     run.record.put_progress(replace(progress, operation="cutover", steps=steps, state="in-progress"))
+
+
+def _step_found_done(run: Run, step: Step) -> None:
+    """A step a re-run found done: record what its run could not (step 5's completion, from the rollouts)."""
+    at = None
+    if step.key == "label":
+        if not label_completed(run):
+            observed = Label().observed_completion(run) or _label_started(run)
+            if observed:
+                complete_label_progress(run, observed)
+        at = label_completed(run)
+    progress = cutover_progress(run)
+    if step.key not in progress.steps:
+        mark = StepMark(at=at or utc_text(run.clock.now()), by=run.journal.base["operator"])
+        run.record.put_progress(replace(progress, operation="cutover", steps={**progress.steps, step.key: mark},
+                                        state=progress.state or "in-progress"))
 
 
 def cutover_operation(run: Run) -> Operation:
     steps = [Preflight(), Federation(), ServiceAccounts(), WebhookCheck(), Label(), Unlabel()]
     return Operation(name="cutover", title="cutover", steps=steps,
                      command=command_line(run), confirm=_confirm_lines, finished=_finished, on_step_done=_step_done,
+                     on_step_found_done=_step_found_done,
                      unsettled=_unsettled, settle=_settle,
                      already_done=f"nothing to do: {run.target.cluster.name}/{run.target.namespace} is already cut "
                                   "over (verified on the cluster)")

@@ -365,7 +365,7 @@ def _unsettled(run: Run) -> bool:
 def _settle(run: Run) -> None:
     restored = run.record.keys("before.") + run.record.keys("removed.")
     run.record.forget(*restored)
-    run.record.put_progress(replace(run.record.progress, operation="rollback", state="rolled-back",
+    run.record.put_progress(replace(run.record.progress.begin("rollback"), operation="rollback", state="rolled-back",
                                     completed=utc_text(run.clock.now()), by=run.journal.base["operator"], label=None))
 
 

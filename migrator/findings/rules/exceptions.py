@@ -27,12 +27,13 @@ from migrator.inventory.pod_identity_exceptions import (
     in_force,
     matching_pairs,
 )
+from migrator.inventory.podidentity import addon_enabled
 
 ARC_TROUBLESHOOTING = "https://learn.microsoft.com/azure/azure-arc/kubernetes/troubleshooting"
 
 
 def _create_exception(c: ClusterInventory, namespace: str, key: str, value: str) -> str:
-    if c.facts is not None and c.facts.addon.enabled:
+    if addon_enabled(c):
         return (f"az aks pod-identity exception add -g {sh(c.resource_group)} --cluster-name {sh(c.name)} "
                 f"--namespace {sh(namespace)} --name {sh(exception_name(value))} --pod-labels "
                 f"{sh(f'{key}={value}')}")

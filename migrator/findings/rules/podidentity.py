@@ -170,11 +170,17 @@ def managed_mode(cat: Catalog) -> Iterator[Finding]:
         addon_nmi = [n for n in ic.managed_nmi if n.install == "add-on"]
         hand = [n for n in ic.managed_nmi if n.install != "add-on"]
         for nmi in hand:
+            # without the managed cluster, an NMI lacking the add-on's label is not proof of a hand install
+            by = "by hand" if c.facts is not None else \
+                "by hand, or by AKS if the add-on runs it (the managed cluster was not read to tell)"
+            also = "" if c.facts is not None else \
+                " For the add-on: az aks pod-identity delete for each, then az aks update --disable-pod-identity."
             yield emit("POD_IDENTITY_MANAGED_MODE", c.name, nmi.ref.namespace, str(nmi.ref),
                        f"NMI ({_where(nmi)}) runs in managed mode: the pod identities were assigned to the node pools' "
-                       f"scale sets by hand and stay there after cutover.",
+                       f"scale sets {by} and stay there after cutover.",
                        f"After cutover, unassign each one from every scale set: az vmss identity remove -g {node_rg} "
-                       f"-n <scale set> --identities <identity resource ID> (NODE_IDENTITY_EXPOSURE lists those found).")
+                       f"-n <scale set> --identities <identity resource ID> (NODE_IDENTITY_EXPOSURE lists those "
+                       f"found).{also}")
         if r.install.addon_enabled:
             obj = str(addon_nmi[0].ref) if addon_nmi else cluster_object(c)
             ns = addon_nmi[0].ref.namespace if addon_nmi else ""
