@@ -23,7 +23,6 @@ from migrator.render.tree import check_out, write_tree
 from migrator.sources.access import LiveSettings
 
 FLUX_CODE = "FLUX_WITHOUT_EXCEPTION"
-PLAN_HINT = "create it with: migrate plan --fleet fleet.yaml --out plan.json"
 
 
 def exception_needs(catalog: Catalog, findings: tuple[Finding, ...]) -> tuple[ExceptionNeed, ...]:

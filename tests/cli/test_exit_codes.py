@@ -8,26 +8,15 @@ import sys
 import time
 from pathlib import Path
 
-import click
 import pytest
 from click.testing import CliRunner
 
 from migrator.cli import main
 from migrator.errors import ExitCode, exit_codes_markdown
+from tests.cli.commands import all_commands
 from tests.conftest import REPO
 
-
-def _commands() -> dict[str, click.Command]:
-    found: dict[str, click.Command] = {}
-
-    def walk(group: click.Group, prefix: str) -> None:
-        for name, command in group.commands.items():
-            found[f"{prefix}{name}"] = command
-            if isinstance(command, click.Group):
-                walk(command, f"{prefix}{name} ")
-
-    walk(main, "")
-    return found
+_commands = all_commands
 
 
 def test_the_enum_holds_every_code_the_tool_returns() -> None:

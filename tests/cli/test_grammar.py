@@ -11,20 +11,10 @@ from click.testing import CliRunner
 
 from migrator.cli import main
 from migrator.errors import ExitCode
+from tests.cli.commands import all_commands
 from tests.conftest import EXAMPLES
 
-
-def _commands() -> dict[str, click.Command]:
-    found: dict[str, click.Command] = {}
-
-    def walk(group: click.Group, prefix: str) -> None:
-        for name, command in group.commands.items():
-            found[f"{prefix}{name}"] = command
-            if isinstance(command, click.Group):
-                walk(command, f"{prefix}{name} ")
-
-    walk(main, "")
-    return found
+_commands = all_commands
 
 
 SHARED = ("--fleet", "--force", "--kubeconfig", "--arm-endpoint", "--ca-bundle", "--request-timeout",
